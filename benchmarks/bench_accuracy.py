@@ -1,0 +1,137 @@
+"""Accuracy, speed and memory of Canapy on the standard splits of ../shared/data.
+
+For each data set (Koumura Bird0, gy6or6, avn G402) it trains the default annotators on the
+training split (no flag, no preset: the defaults must adapt), annotates the test split and
+prints frame accuracy, syllable error rate, onset F1, training time, annotation speed
+(seconds of audio per second) and peak memory (resident set size of this process).
+
+Usage::
+
+    python benchmarks/bench_accuracy.py [--data ../shared/data] [--json results.json]
+        [--sets koumura,gy6or6,avn] [--models syntactic,nonsyntactic,ensemble]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from canapy.audio import audio_info
+from canapy.config import config_from_dict
+from canapy.corpus import load_corpus
+from canapy.workflow import evaluate_annotators, fit_annotators, resolve_sample_rate
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def standard_split(name: str, data: Path) -> tuple[Path, list[Path], list[Path]]:
+    """Folder, training files and test files of a standard split (shared/data/README.md)."""
+    if name == "koumura":
+        folder = data / "bengalese_finch" / "koumura_bird0"
+        train = [folder / f"Bird0_{i}.wav" for i in range(40)]
+        test = [folder / f"Bird0_{i}.wav" for i in range(40, 60)]
+    elif name == "gy6or6":
+        folder = data / "bengalese_finch" / "bfsongrepo_gy6or6"
+        files = sorted(folder.glob("*.wav"))
+        train = [f for f in files if "_230312_" in f.name]
+        test = [f for f in files if "_240312_" in f.name]
+    elif name == "avn":
+        folder = data / "zebra_finch" / "avn_G402"
+        files = sorted(folder.glob("*.wav"))
+        train, test = files[:20], files[20:]
+    else:
+        raise SystemExit(f"unknown data set {name!r}")
+    return folder, train, test
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_one(name: str, data: Path, models: list[str], cache_dir: Path) -> dict:
+    """Train on the training split, evaluate on the test split; return the figures."""
+    folder, train_files, test_files = standard_split(name, data)
+    corpus = load_corpus(folder)
+    cfg = config_from_dict({"training": {"models": models, "default_model": models[-1]}})
+    sample_rate = resolve_sample_rate(cfg, train_files)
+    t0 = time.perf_counter()
+    annotators = fit_annotators(corpus, train_files, cfg, sample_rate, cache_dir)
+    train_s = time.perf_counter() - t0
+    test_audio_s = sum(audio_info(p)[1] for p in test_files)
+    rows = {}
+    for kind, ann in annotators.items():
+        t0 = time.perf_counter()
+        result = evaluate_annotators({kind: ann}, corpus, test_files, cache_dir)[kind]
+        annot_s = time.perf_counter() - t0
+        s = result.summary()
+        rows[kind] = {
+            "frame_accuracy": round(s["frame_accuracy"], 4),
+            "syllable_error_rate": round(s["syllable_error_rate"], 4),
+            "onset_f1": round(s["onset_f1"], 4),
+            "offset_f1": round(s["offset_f1"], 4),
+            "annotate_audio_s_per_s": round(test_audio_s / annot_s, 1),
+        }
+    return {
+        "data_set": name,
+        "train_files": len(train_files),
+        "test_files": len(test_files),
+        "train_seconds_all_models": round(train_s, 1),
+        "test_audio_seconds": round(test_audio_s, 1),
+        "models": rows,
+        "peak_rss_mb": round(peak_rss_mb(), 0),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print one table per data set."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--sets", default="koumura,gy6or6,avn")
+    parser.add_argument("--models", default="syntactic,nonsyntactic,ensemble")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="feature cache (default: a fresh temporary folder, so feature "
+        "extraction is part of the measured training time)",
+    )
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"data folder {args.data} not found", file=sys.stderr)
+        return 2
+    models = args.models.split(",")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = args.cache_dir or Path(tmp)
+        for name in args.sets.split(","):
+            res = run_one(name, args.data, models, cache)
+            results.append(res)
+            print(
+                f"\n== {name}: {res['train_files']} train / {res['test_files']} test files, "
+                f"{res['test_audio_seconds']} s test audio; training (features + all models) "
+                f"{res['train_seconds_all_models']} s; peak RSS {res['peak_rss_mb']:.0f} MiB"
+            )
+            print(
+                f"{'model':<14}{'frame acc':>10}{'SER':>8}{'onset F1':>10}{'offset F1':>10}"
+                f"{'annot. x RT':>13}"
+            )
+            for kind, r in res["models"].items():
+                print(
+                    f"{kind:<14}{r['frame_accuracy']:>10.4f}{r['syllable_error_rate']:>8.4f}"
+                    f"{r['onset_f1']:>10.4f}{r['offset_f1']:>10.4f}"
+                    f"{r['annotate_audio_s_per_s']:>13.1f}",
+                    flush=True,
+                )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

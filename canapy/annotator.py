@@ -1,0 +1,79 @@
+"""A trained annotator: features -> frame probabilities -> segments, with its config.
+
+:class:`Annotator` bundles everything needed to annotate a new recording (resolved config,
+sample rate, class list and the fitted estimator), so a model folder is self-contained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from canapy.config import Config
+from canapy.features import FeatureExtractor, hop_length
+from canapy.models import EnsembleClassifier, EsnClassifier
+from canapy.postprocess import frames_to_segments
+
+__all__ = ["MODEL_KINDS", "Annotator"]
+
+MODEL_KINDS = ("syntactic", "nonsyntactic", "ensemble")
+
+
+@dataclass
+class Annotator:
+    """A fitted frame classifier and the settings to turn audio into segments.
+
+    Attributes
+    ----------
+    kind : str
+        ``"syntactic"``, ``"nonsyntactic"`` or ``"ensemble"``.
+    config : Config
+        The resolved configuration it was trained with.
+    sample_rate : int
+        Audio is resampled to this rate before computing features.
+    estimator : EsnClassifier or EnsembleClassifier
+        The fitted frame classifier.
+    """
+
+    kind: str
+    config: Config
+    sample_rate: int
+    estimator: EsnClassifier | EnsembleClassifier
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names; the first is the silence tag."""
+        return list(self.estimator.classes_)
+
+    @property
+    def labels(self) -> list[str]:
+        """Syllable labels the model can produce (classes without silence)."""
+        return self.classes[1:]
+
+    @property
+    def hop_s(self) -> float:
+        """Time between feature frames in seconds."""
+        return hop_length(self.sample_rate, self.config.features) / self.sample_rate
+
+    def extractor(self, cache_dir=None) -> FeatureExtractor:
+        """A feature extractor with this model's parameters."""
+        return FeatureExtractor(self.config.features, self.sample_rate, cache_dir)
+
+    def frame_proba(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Class probabilities per frame for each feature matrix."""
+        return self.estimator.predict_proba(features)
+
+    def decode(self, proba: np.ndarray, duration_s: float | None = None) -> pd.DataFrame:
+        """Frame probabilities of one file -> segments (onset_s, offset_s, label, confidence)."""
+        widen = self.config.training.boundary_ms / 1000.0
+        return frames_to_segments(
+            proba,
+            self.classes,
+            self.hop_s,
+            self.config.postprocess,
+            widen_s=widen,
+            duration_s=duration_s,
+        )

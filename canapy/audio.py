@@ -1,0 +1,228 @@
+"""Load any audio file as mono float32 samples at a target rate.
+
+Supported files: everything libsndfile reads (``.wav``, ``.flac``, ``.ogg``) and ``.npy``
+arrays of samples. A ``.npy`` file holds a 1-D array, or a 2-D ``(n_samples, n_channels)``
+array; its sample rate is read from a sidecar ``<file>.npy.json`` (``{"sample_rate": N}``)
+or, without one, assumed to be the requested target rate.
+
+Every problem (missing, unreadable, empty file, NaN samples, unsupported extension) raises
+:class:`canapy.exceptions.AudioError` with a one-line message that starts with the file path.
+
+Examples
+--------
+>>> import tempfile, pathlib, numpy as np, soundfile as sf
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "tone.wav"
+>>> sf.write(path, 0.5 * np.sin(np.arange(8000) / 5.0), 8000)
+>>> audio_info(path)
+(8000, 1.0)
+>>> y, sr = load_audio(path, sample_rate=16000)
+>>> y.dtype, y.shape, sr
+(dtype('float32'), (16000,), 16000)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from canapy.exceptions import AudioError
+
+__all__ = ["AUDIO_EXTENSIONS", "audio_info", "is_audio_file", "load_audio"]
+
+logger = logging.getLogger(__name__)
+
+AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".npy")
+"""File extensions (lower case) recognised as audio."""
+
+_RESAMPLE_TYPE = "soxr_hq"
+
+
+def is_audio_file(path: str | Path) -> bool:
+    """Whether ``path`` has one of :data:`AUDIO_EXTENSIONS` (case-insensitive).
+
+    Examples
+    --------
+    >>> is_audio_file("a/b.WAV"), is_audio_file("b.csv")
+    (True, False)
+    """
+    return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def _check_path(path: Path) -> None:
+    if not is_audio_file(path):
+        raise AudioError(
+            f"{path}: unsupported audio file extension {path.suffix!r}; "
+            f"supported: {', '.join(AUDIO_EXTENSIONS)}"
+        )
+    if not path.is_file():
+        raise AudioError(f"{path}: audio file not found")
+
+
+def _npy_sidecar_rate(path: Path) -> int | None:
+    """Sample rate declared in ``<path>.json``, or None when there is no sidecar."""
+    sidecar = path.with_name(path.name + ".json")
+    if not sidecar.is_file():
+        return None
+    try:
+        rate = json.loads(sidecar.read_text(encoding="utf-8"))["sample_rate"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AudioError(
+            f"{path}: cannot read the sample rate from {sidecar.name} "
+            f'(expected {{"sample_rate": N}}): {exc}'
+        ) from exc
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate <= 0:
+        raise AudioError(f"{path}: invalid sample_rate {rate!r} in {sidecar.name}")
+    return rate
+
+
+def _npy_rate(path: Path, sample_rate: int | None) -> int:
+    rate = _npy_sidecar_rate(path)
+    if rate is not None:
+        return rate
+    if sample_rate:
+        return int(sample_rate)
+    raise AudioError(
+        f"{path}: unknown sample rate of a .npy file; write {path.name}.json "
+        '({"sample_rate": N}) beside it or give a target sample rate'
+    )
+
+
+def _load_npy(path: Path, mmap: bool) -> np.ndarray:
+    try:
+        data = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise AudioError(f"{path}: unreadable .npy file: {exc}") from exc
+    if data.ndim not in (1, 2) or not np.issubdtype(data.dtype, np.number):
+        raise AudioError(
+            f"{path}: a .npy audio file must hold a numeric 1-D or (n_samples, n_channels) "
+            f"array, found dtype {data.dtype} shape {data.shape}"
+        )
+    return data
+
+
+def audio_info(path: str | Path, sample_rate: int | None = None) -> tuple[int, float]:
+    """Native sample rate and duration of an audio file, without decoding it.
+
+    Parameters
+    ----------
+    path : str or Path
+        Audio file.
+    sample_rate : int, optional
+        Rate assumed for a ``.npy`` file without a ``.npy.json`` sidecar.
+
+    Returns
+    -------
+    sample_rate : int
+        Native rate in Hz.
+    duration_s : float
+        Duration in seconds.
+
+    Raises
+    ------
+    AudioError
+        Missing, unreadable or unsupported file.
+    """
+    path = Path(path)
+    _check_path(path)
+    if path.suffix.lower() == ".npy":
+        rate = _npy_rate(path, sample_rate)
+        return rate, _load_npy(path, mmap=True).shape[0] / rate
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioError(f"{path}: unreadable or corrupt audio file: {exc}") from exc
+    return int(info.samplerate), float(info.frames) / info.samplerate
+
+
+def _wav_truncated(path: Path) -> bool:
+    """Whether a RIFF/WAVE file's data chunk is shorter than its header declares.
+
+    libsndfile silently reads what is there, so a truncated copy (interrupted transfer)
+    would otherwise go unnoticed. Streaming writers put 0 or 0xFFFFFFFF as the size:
+    those are not flagged.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        header = fh.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+            return False
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk = fh.read(8)
+            chunk_id, chunk_size = chunk[:4], int.from_bytes(chunk[4:8], "little")
+            if chunk_id == b"data":
+                if chunk_size in (0, 0xFFFFFFFF):
+                    return False
+                return pos + 8 + chunk_size > size
+            pos += 8 + chunk_size + (chunk_size & 1)
+    return False
+
+
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
+        raise AudioError(f"{path}: unreadable, corrupt or truncated audio file: {exc}") from exc
+    if path.suffix.lower() == ".wav" and _wav_truncated(path):
+        raise AudioError(f"{path}: truncated audio file (fewer samples than its header declares)")
+    return data, int(rate)
+
+
+def _to_mono_float(data: np.ndarray) -> np.ndarray:
+    """Down-mix ``(n,)`` or ``(n, channels)`` samples to ``(n,)`` float32 in [-1, 1]."""
+    data = np.asarray(data)
+    if np.issubdtype(data.dtype, np.integer):
+        scale = float(np.iinfo(data.dtype).max) + 1.0
+        data = data.astype(np.float64) / scale
+    if data.ndim == 2:
+        data = data.mean(axis=1)
+    return np.asarray(data, dtype=np.float32)
+
+
+def load_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
+    """Read an audio file as mono float32 samples, resampled to ``sample_rate``.
+
+    Parameters
+    ----------
+    path : str or Path
+        Audio file, one of :data:`AUDIO_EXTENSIONS`.
+    sample_rate : int, optional
+        Target rate in Hz; None or 0 keeps the native rate.
+
+    Returns
+    -------
+    y : np.ndarray, shape (n_samples,), float32
+        Samples, channels averaged.
+    sample_rate : int
+        Rate of ``y`` in Hz.
+
+    Raises
+    ------
+    AudioError
+        Missing, unreadable, truncated or empty file, NaN/inf samples, unsupported extension.
+    """
+    path = Path(path)
+    _check_path(path)
+    if path.suffix.lower() == ".npy":
+        rate = _npy_rate(path, sample_rate)
+        data = _load_npy(path, mmap=False)
+    else:
+        data, rate = _read_soundfile(path)
+    if data.shape[0] == 0:
+        raise AudioError(f"{path}: empty audio file (0 samples)")
+    y = _to_mono_float(data)
+    if not np.all(np.isfinite(y)):
+        raise AudioError(f"{path}: audio contains NaN or infinite samples")
+    if sample_rate and int(sample_rate) != rate:
+        import librosa  # imported lazily: librosa is slow to import
+
+        logger.debug("resampling %s from %d Hz to %d Hz", path, rate, sample_rate)
+        y = librosa.resample(y, orig_sr=rate, target_sr=int(sample_rate), res_type=_RESAMPLE_TYPE)
+        y = np.asarray(y, dtype=np.float32)
+        rate = int(sample_rate)
+    return y, rate

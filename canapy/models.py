@@ -1,0 +1,273 @@
+"""Echo State Network annotators, scikit-learn style, over lists of sequences.
+
+- :class:`EsnClassifier` — a (bidirectional) reservoir and a ridge readout mapping
+  ``[1, features, states]`` to one-hot frame classes. Training accumulates the ridge normal
+  equations ``XᵀX`` and ``XᵀY`` file by file (:meth:`EsnClassifier.partial_fit`), so memory
+  does not grow with the corpus and partial sums from several processes or machines can be
+  added (:meth:`EsnClassifier.merge`) before :meth:`EsnClassifier.finalize` solves.
+- The *syntactic* model is trained on whole songs; the *non-syntactic* one on class-balanced,
+  shuffled, noise-augmented single segments (:func:`nonsyntactic_sequences`), so that it
+  cannot rely on the song's syntax. :class:`EnsembleClassifier` averages both.
+
+We solve the ridge system ourselves rather than with ``reservoirpy.nodes.Ridge`` because we
+need the accumulated normal equations as a first-class, mergeable object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import scipy.linalg
+
+from canapy.config import ReadoutConfig, ReservoirConfig
+from canapy.reservoir import BidirectionalReservoir
+
+__all__ = [
+    "EnsembleClassifier",
+    "EsnClassifier",
+    "nonsyntactic_sequences",
+    "scores_to_proba",
+]
+
+
+def scores_to_proba(scores: np.ndarray) -> np.ndarray:
+    """Ridge scores -> probabilities by clipping at a small floor and normalising rows.
+
+    >>> scores_to_proba(np.array([[2.0, -1.0], [0.5, 0.5]])).round(3).tolist()
+    [[0.999, 0.001], [0.5, 0.5]]
+    """
+    p = np.clip(scores, 1e-3, None)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+class EsnClassifier:
+    """Frame classifier: fixed random reservoir + trained ridge readout.
+
+    Parameters
+    ----------
+    reservoir : ReservoirConfig
+        Reservoir hyper-parameters.
+    readout : ReadoutConfig
+        Readout hyper-parameters.
+
+    Attributes
+    ----------
+    classes_ : list of str
+        Class names; column ``k`` of :meth:`predict_proba` is ``classes_[k]``.
+    mean_, scale_ : ndarray, shape (d,)
+        Feature standardisation learnt from the training data.
+    Wout_ : ndarray, shape (1 + d + units, n_classes)
+        Readout weights (first row: bias).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = [rng.normal(size=(50, 4)) for _ in range(3)]
+    >>> y = [(x[:, 0] > 0).astype(int) for x in X]
+    >>> clf = EsnClassifier(ReservoirConfig(units=30), ReadoutConfig()).fit(X, y, ["n", "p"])
+    >>> clf.predict_proba(X)[0].shape
+    (50, 2)
+    """
+
+    def __init__(self, reservoir: ReservoirConfig, readout: ReadoutConfig) -> None:
+        self.reservoir = reservoir
+        self.readout = readout
+
+    # -- training -------------------------------------------------------------------
+    def begin(self, classes: Sequence[str], mean: np.ndarray, scale: np.ndarray) -> EsnClassifier:
+        """Start a training pass: set classes and feature standardisation, zero sums."""
+        self.classes_ = list(classes)
+        self.mean_ = np.asarray(mean, np.float32)
+        self.scale_ = np.asarray(scale, np.float32)
+        self.reservoir_ = BidirectionalReservoir(self.reservoir, len(self.mean_))
+        dim = self._design_dim()
+        self.xtx_ = np.zeros((dim, dim), np.float64)
+        self.xty_ = np.zeros((dim, len(self.classes_)), np.float64)
+        self.n_frames_seen_ = 0
+        return self
+
+    def _design_dim(self) -> int:
+        d_in = len(self.mean_) if self.readout.include_input else 0
+        return 1 + d_in + self.reservoir_.output_dim
+
+    def _standardise(self, x: np.ndarray) -> np.ndarray:
+        return (np.asarray(x, np.float32) - self.mean_) / self.scale_
+
+    def _design(self, x_std: np.ndarray, states: np.ndarray) -> np.ndarray:
+        parts = [np.ones((len(x_std), 1), np.float32)]
+        if self.readout.include_input:
+            parts.append(x_std)
+        parts.append(states)
+        return np.concatenate(parts, axis=1)
+
+    def _iter_designs(self, X: Sequence[np.ndarray], standardised: bool = False):
+        xs = [x if standardised else self._standardise(x) for x in X]
+        for i, states in self.reservoir_.iter_transform(xs):
+            yield i, self._design(xs[i], states)
+
+    def partial_fit(
+        self, X: Sequence[np.ndarray], y: Sequence[np.ndarray], standardised: bool = False
+    ) -> EsnClassifier:
+        """Add sequences to the normal equations.
+
+        Parameters
+        ----------
+        X : list of ndarray, shapes (T_i, d)
+            Feature sequences.
+        y : list of int ndarray, shapes (T_i,)
+            Class index per frame.
+        standardised : bool
+            ``X`` is already standardised (skip the scaling).
+        """
+        n_classes = len(self.classes_)
+        for i, design in self._iter_designs(X, standardised):
+            target = np.zeros((len(design), n_classes), np.float32)
+            target[np.arange(len(design)), np.asarray(y[i])] = 1.0
+            self.xtx_ += design.T @ design
+            self.xty_ += design.T @ target
+            self.n_frames_seen_ += len(design)
+        return self
+
+    def merge(self, other: EsnClassifier) -> EsnClassifier:
+        """Add another worker's normal equations (same config, classes and scaling)."""
+        self.xtx_ += other.xtx_
+        self.xty_ += other.xty_
+        self.n_frames_seen_ += other.n_frames_seen_
+        return self
+
+    def finalize(self) -> EsnClassifier:
+        """Solve the ridge system and free the normal equations."""
+        dim = self.xtx_.shape[0]
+        lam = self.readout.ridge * np.trace(self.xtx_) / dim
+        reg = lam * np.eye(dim)
+        reg[0, 0] = 0.0  # never penalise the bias
+        self.Wout_ = scipy.linalg.solve(self.xtx_ + reg, self.xty_, assume_a="pos").astype(
+            np.float32
+        )
+        del self.xtx_, self.xty_
+        return self
+
+    def fit(
+        self, X: Sequence[np.ndarray], y: Sequence[np.ndarray], classes: Sequence[str]
+    ) -> EsnClassifier:
+        """Standardise on ``X``, accumulate every sequence and solve; returns ``self``."""
+        mean, scale = feature_scaling(X)
+        return self.begin(classes, mean, scale).partial_fit(X, y).finalize()
+
+    # -- inference ------------------------------------------------------------------
+    def iter_scores(self, X: Sequence[np.ndarray]) -> Iterable[tuple[int, np.ndarray]]:
+        """Yield ``(index, raw readout scores (T_i, n_classes))`` per sequence."""
+        for i, design in self._iter_designs(X):
+            yield i, design @ self.Wout_
+
+    def predict_proba(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Class probabilities per frame of each sequence, shapes ``(T_i, n_classes)``."""
+        out: list[np.ndarray] = [np.empty(0)] * len(X)
+        for i, scores in self.iter_scores(X):
+            out[i] = scores_to_proba(scores)
+        return out
+
+    def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Most probable class index per frame."""
+        return [np.argmax(p, axis=1) for p in self.predict_proba(X)]
+
+
+class EnsembleClassifier:
+    """Average of the probabilities of several fitted classifiers sharing their classes."""
+
+    def __init__(self, members: Sequence[EsnClassifier]) -> None:
+        self.members = list(members)
+        self.classes_ = self.members[0].classes_
+
+    def predict_proba(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Mean of the members' probabilities, shapes ``(T_i, n_classes)``."""
+        total = [np.zeros((len(x), len(self.classes_)), np.float32) for x in X]
+        for member in self.members:
+            for k, p in enumerate(member.predict_proba(X)):
+                total[k] += p
+        return [t / len(self.members) for t in total]
+
+    def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Most probable class index per frame."""
+        return [np.argmax(p, axis=1) for p in self.predict_proba(X)]
+
+
+def feature_scaling(X: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and standard deviation over all frames of all sequences."""
+    n = sum(len(x) for x in X)
+    total = sum(np.asarray(x, np.float64).sum(axis=0) for x in X)
+    mean = total / n
+    sq = sum(((np.asarray(x, np.float64) - mean) ** 2).sum(axis=0) for x in X)
+    scale = np.sqrt(sq / max(1, n - 1))
+    scale[scale < 1e-8] = 1.0
+    return mean.astype(np.float32), scale.astype(np.float32)
+
+
+def nonsyntactic_sequences(
+    X: Sequence[np.ndarray],
+    y: Sequence[np.ndarray],
+    n_classes: int,
+    per_class: int,
+    context_frames: int,
+    noise_std: float,
+    rng: np.random.Generator,
+    segments_per_sequence: int = 40,
+    max_frames: int = 150,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Class-balanced, shuffled, noise-augmented excerpts, chained into pseudo-songs.
+
+    Every run of one class in ``y`` (a syllable, or a silence) is a candidate excerpt,
+    taken with ``context_frames`` of its surroundings (those frames keep their own
+    targets). ``per_class`` excerpts are drawn per class with replacement, shuffled, given
+    Gaussian noise and concatenated ``segments_per_sequence`` at a time, so the reservoir
+    sees syllables in random order: the readout cannot learn the song's syntax. Runs longer
+    than ``max_frames`` (long silences) are cut to a random window of that length.
+
+    Parameters
+    ----------
+    X : list of ndarray, shapes (T_i, d)
+        Standardised features.
+    y : list of int ndarray, shapes (T_i,)
+        Class index per frame.
+
+    Returns
+    -------
+    (list of ndarray, list of ndarray)
+        Pseudo-song features and targets.
+    """
+    by_class: list[list[tuple[int, int, int]]] = [[] for _ in range(n_classes)]
+    for i, lab in enumerate(y):
+        lab = np.asarray(lab)
+        change = np.flatnonzero(np.diff(lab)) + 1
+        starts = np.concatenate([[0], change])
+        stops = np.concatenate([change, [len(lab)]])
+        for a, b in zip(starts, stops, strict=True):
+            by_class[int(lab[a])].append((i, int(a), int(b)))
+    picks: list[tuple[int, int, int]] = []
+    for runs in by_class:
+        if runs:
+            idx = rng.integers(0, len(runs), size=per_class)
+            picks.extend(runs[k] for k in idx)
+    picks.sort()  # read each (possibly lazily loaded) file once
+    excerpts_x: list[np.ndarray] = []
+    excerpts_y: list[np.ndarray] = []
+    current, feats = -1, np.empty(0)
+    for i, a, b in picks:
+        if i != current:
+            current, feats = i, np.asarray(X[i], np.float32)
+        if b - a > max_frames:  # long silences: a random window is enough
+            a = int(rng.integers(a, b - max_frames + 1))
+            b = a + max_frames
+        lo, hi = max(0, a - context_frames), min(len(y[i]), b + context_frames)
+        excerpt = feats[lo:hi]
+        excerpts_x.append(excerpt + rng.normal(0.0, noise_std, excerpt.shape).astype(np.float32))
+        excerpts_y.append(np.asarray(y[i][lo:hi]))
+    order = rng.permutation(len(picks))
+    seq_x: list[np.ndarray] = []
+    seq_y: list[np.ndarray] = []
+    for start in range(0, len(order), segments_per_sequence):
+        chunk = order[start : start + segments_per_sequence]
+        seq_x.append(np.concatenate([excerpts_x[k] for k in chunk]))
+        seq_y.append(np.concatenate([excerpts_y[k] for k in chunk]))
+    return seq_x, seq_y

@@ -1,0 +1,435 @@
+"""Headless train / evaluate / annotate steps, shared by the CLI and the dashboard.
+
+Every step takes an optional ``progress(fraction, message)`` callback and returns plain
+objects; none prints, none imports the dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from canapy.annotator import MODEL_KINDS, Annotator
+from canapy.audio import audio_info
+from canapy.config import Config, config_to_dict, save_config
+from canapy.corpus import Corpus, corpus_fingerprint, write_annotation
+from canapy.exceptions import CanapyError, ModelError
+from canapy.features import FeatureExtractor
+from canapy.io_utils import atomic_write_json
+from canapy.labels import frame_targets, make_classes
+from canapy.metrics import EvaluationResult, evaluate_segments
+from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
+from canapy.persistence import load_model, save_model
+
+__all__ = [
+    "FeatureSequence",
+    "ProgressFn",
+    "TrainResult",
+    "annotate_files",
+    "default_cache_dir",
+    "evaluate_run",
+    "fit_annotators",
+    "load_annotators",
+    "predict_files",
+    "resolve_sample_rate",
+    "train",
+]
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float, str], None]
+RUN_FILE = "run.json"
+
+
+def _no_progress(fraction: float, message: str) -> None:
+    """Default progress callback: log at debug level."""
+    logger.debug("%3.0f%% %s", 100 * fraction, message)
+
+
+def _scaled(progress: ProgressFn, lo: float, hi: float) -> ProgressFn:
+    return lambda f, msg: progress(lo + (hi - lo) * min(1.0, max(0.0, f)), msg)
+
+
+def default_cache_dir() -> Path:
+    """Feature cache folder: ``$CANAPY_CACHE_DIR`` or ``~/.cache/canapy/features``."""
+    env = os.environ.get("CANAPY_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "canapy" / "features"
+
+
+def resolve_sample_rate(cfg: Config, paths: Sequence[Path]) -> int:
+    """The configured rate, or (``audio.sample_rate = 0``) the most common native rate."""
+    if cfg.audio.sample_rate:
+        return cfg.audio.sample_rate
+    rates = Counter(audio_info(p)[0] for p in paths)
+    rates.pop(0, None)
+    if not rates:
+        return 32000
+    return rates.most_common(1)[0][0]
+
+
+class FeatureSequence(Sequence):
+    """Features of a list of audio files, loaded lazily from the disk cache.
+
+    Holding only the paths keeps training memory independent of the corpus size.
+    """
+
+    def __init__(self, paths: Sequence[Path | str], extractor: FeatureExtractor) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.extractor = extractor
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return FeatureSequence(self.paths[i], self.extractor)
+        return self.extractor(self.paths[i])
+
+
+def _targets(
+    corpus: Corpus,
+    paths: Sequence[Path],
+    n_frames: Sequence[int],
+    hop_s: float,
+    classes: Sequence[str],
+    boundary_s: float,
+) -> list[np.ndarray]:
+    out = []
+    for path, n in zip(paths, n_frames, strict=True):
+        segs = corpus.segments_of(path)
+        out.append(
+            frame_targets(
+                segs["onset_s"], segs["offset_s"], segs["label"], n, hop_s, classes, boundary_s
+            ).astype(np.int16)
+        )
+    return out
+
+
+def fit_annotators(
+    corpus: Corpus,
+    paths: Sequence[Path],
+    cfg: Config,
+    sample_rate: int,
+    cache_dir: Path | None = None,
+    progress: ProgressFn = _no_progress,
+) -> dict[str, Annotator]:
+    """Train the annotators listed in ``cfg.training.models`` on the files ``paths``.
+
+    Features are computed (or read from the cache) file by file; the ridge normal
+    equations are accumulated in chunks of files, so memory does not grow with the corpus.
+    """
+    extractor = FeatureExtractor(cfg.features, sample_rate, cache_dir)
+    hop_s = extractor.hop_s
+    classes = make_classes(corpus.subset(paths).segments["label"], cfg.postprocess.silence_label)
+    if len(classes) < 2:
+        raise CanapyError("no labelled segment in the training files: nothing to learn")
+    feats = FeatureSequence(paths, extractor)
+    lengths = []
+    for k in range(len(feats)):
+        progress(0.25 * k / len(feats), f"features {feats.paths[k].name}")
+        lengths.append(len(feats[k]))
+    targets = _targets(corpus, paths, lengths, hop_s, classes, cfg.training.boundary_ms / 1000)
+    mean, scale = _streaming_scaling(feats)
+    fitted: dict[str, EsnClassifier] = {}
+    wanted = set(cfg.training.models)
+    if wanted & {"syntactic", "ensemble"}:
+        progress(0.3, "training the syntactic model on whole songs")
+        syn = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
+        chunk = 8
+        for start in range(0, len(feats), chunk):
+            stop = min(len(feats), start + chunk)
+            syn.partial_fit([feats[i] for i in range(start, stop)], targets[start:stop])
+            progress(0.3 + 0.45 * stop / len(feats), f"syntactic model: {stop}/{len(feats)} files")
+        fitted["syntactic"] = syn.finalize()
+    if wanted & {"nonsyntactic", "ensemble"}:
+        progress(0.78, "training the non-syntactic model on shuffled single segments")
+        rng = np.random.default_rng(cfg.training.seed)
+        standardised = _StandardisedSequence(feats, mean, scale)
+        seq_x, seq_y = nonsyntactic_sequences(
+            standardised,
+            targets,
+            len(classes),
+            cfg.training.segments_per_class,
+            round(cfg.training.context_ms / 1000 / hop_s),
+            cfg.training.noise_std,
+            rng,
+        )
+        non = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
+        fitted["nonsyntactic"] = non.partial_fit(seq_x, seq_y, standardised=True).finalize()
+    progress(1.0, "models trained")
+    result: dict[str, Annotator] = {}
+    for kind in MODEL_KINDS:
+        if kind not in wanted:
+            continue
+        est = (
+            EnsembleClassifier([fitted["syntactic"], fitted["nonsyntactic"]])
+            if kind == "ensemble"
+            else fitted[kind]
+        )
+        result[kind] = Annotator(kind, cfg, sample_rate, est)
+    return result
+
+
+class _StandardisedSequence(Sequence):
+    def __init__(self, feats: FeatureSequence, mean: np.ndarray, scale: np.ndarray) -> None:
+        self.feats, self.mean, self.scale = feats, mean, scale
+
+    def __len__(self) -> int:
+        return len(self.feats)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return (self.feats[i] - self.mean) / self.scale
+
+
+def _streaming_scaling(feats: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over all frames, one file in memory at a time."""
+    n, total, sq = 0, 0.0, 0.0
+    for k in range(len(feats)):
+        x = np.asarray(feats[k], np.float64)
+        n += len(x)
+        total = total + x.sum(axis=0)
+        sq = sq + (x**2).sum(axis=0)
+    if n == 0:
+        return feature_scaling([np.zeros((1, 1))])
+    mean = total / n
+    var = np.maximum(sq / n - mean**2, 0.0) * n / max(1, n - 1)
+    scale = np.sqrt(var)
+    scale[scale < 1e-8] = 1.0
+    return mean.astype(np.float32), scale.astype(np.float32)
+
+
+def predict_files(
+    annotator: Annotator,
+    paths: Sequence[Path | str],
+    cache_dir: Path | None = None,
+    progress: ProgressFn = _no_progress,
+    keep_proba: bool = False,
+) -> dict[str, pd.DataFrame | tuple[pd.DataFrame, np.ndarray]]:
+    """Annotate audio files: ``{str(path): segments}`` (with probabilities if asked).
+
+    Segments have columns ``onset_s, offset_s, label, confidence``.
+    """
+    extractor = annotator.extractor(cache_dir)
+    out: dict[str, pd.DataFrame | tuple[pd.DataFrame, np.ndarray]] = {}
+    chunk = 8
+    paths = [Path(p) for p in paths]
+    for start in range(0, len(paths), chunk):
+        batch = paths[start : start + chunk]
+        feats = [extractor(p) for p in batch]
+        for path, proba in zip(batch, annotator.frame_proba(feats), strict=True):
+            duration = audio_info(path)[1]
+            segs = annotator.decode(proba, duration)
+            out[str(path)] = (segs, proba) if keep_proba else segs
+        progress(
+            min(len(paths), start + chunk) / max(1, len(paths)),
+            f"annotated {min(len(paths), start + chunk)}/{len(paths)} files",
+        )
+    return out
+
+
+def _as_segment_table(predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    frames = [segs.assign(audio_path=path) for path, segs in predictions.items()]
+    if not frames:
+        return pd.DataFrame(columns=["audio_path", "onset_s", "offset_s", "label", "confidence"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def evaluate_annotators(
+    annotators: dict[str, Annotator],
+    corpus: Corpus,
+    paths: Sequence[Path],
+    cache_dir: Path | None = None,
+    progress: ProgressFn = _no_progress,
+) -> dict[str, EvaluationResult]:
+    """Metrics of each annotator on the annotated files ``paths`` of ``corpus``."""
+    reference = corpus.subset(paths).segments
+    durations = {str(p): audio_info(p)[1] for p in paths}
+    results = {}
+    kinds = list(annotators)
+    for k, kind in enumerate(kinds):
+        ann = annotators[kind]
+        preds = predict_files(
+            ann, paths, cache_dir, _scaled(progress, k / len(kinds), (k + 1) / len(kinds))
+        )
+        results[kind] = evaluate_segments(
+            reference,
+            _as_segment_table(preds),
+            durations,
+            silence_label=ann.config.postprocess.silence_label,
+        )
+    return results
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` produced."""
+
+    run_dir: Path
+    annotators: dict[str, Annotator]
+    validation: dict[str, EvaluationResult] = field(default_factory=dict)
+    validation_files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _split_validation(paths: Sequence[Path], fraction: float, seed: int) -> tuple[list, list]:
+    paths = list(paths)
+    if fraction <= 0 or len(paths) < 4:
+        return paths, []
+    n_val = max(1, round(fraction * len(paths)))
+    rng = np.random.default_rng(seed)
+    val_idx = set(rng.choice(len(paths), size=n_val, replace=False).tolist())
+    train = [p for i, p in enumerate(paths) if i not in val_idx]
+    val = [p for i, p in enumerate(paths) if i in val_idx]
+    return train, val
+
+
+def train(
+    corpus: Corpus,
+    cfg: Config,
+    run_dir: str | Path,
+    cache_dir: Path | None = None,
+    progress: ProgressFn = _no_progress,
+) -> TrainResult:
+    """Train, measure on held-out files, retrain on every file and save the models.
+
+    ``run_dir`` receives one folder per model kind (``model.joblib`` + ``metadata.json``),
+    the resolved ``config.toml`` and ``run.json`` (files, validation metrics, timings).
+    """
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    paths = list(corpus.annotated)
+    if not paths:
+        raise CanapyError("the corpus has no annotated audio file: nothing to train on")
+    sample_rate = resolve_sample_rate(cfg, paths)
+    fit_paths, val_paths = _split_validation(
+        paths, cfg.training.validation_fraction, cfg.training.seed
+    )
+    validation: dict[str, EvaluationResult] = {}
+    if val_paths:
+        held_out = fit_annotators(
+            corpus, fit_paths, cfg, sample_rate, cache_dir, _scaled(progress, 0.0, 0.4)
+        )
+        validation = evaluate_annotators(
+            held_out, corpus, val_paths, cache_dir, _scaled(progress, 0.4, 0.5)
+        )
+        final_progress = _scaled(progress, 0.5, 0.97)
+    else:
+        final_progress = _scaled(progress, 0.0, 0.97)
+    annotators = fit_annotators(corpus, paths, cfg, sample_rate, cache_dir, final_progress)
+    seconds = time.perf_counter() - start
+    fingerprint = corpus_fingerprint(corpus)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for kind, ann in annotators.items():
+        metrics = validation[kind].summary() if kind in validation else {}
+        save_model(
+            ann,
+            run_dir / kind,
+            {
+                "kind": kind,
+                "config": config_to_dict(cfg),
+                "sample_rate": sample_rate,
+                "classes": ann.classes,
+                "vocabulary": ann.labels,
+                "training_data": {
+                    "fingerprint": fingerprint,
+                    "n_files": len(paths),
+                    "n_segments": len(corpus.segments),
+                },
+                "metrics": metrics,
+            },
+        )
+    save_config(cfg, run_dir / "config.toml")
+    atomic_write_json(
+        run_dir / RUN_FILE,
+        {
+            "default_model": cfg.training.default_model,
+            "models": list(annotators),
+            "sample_rate": sample_rate,
+            "training_files": [str(p) for p in paths],
+            "validation_files": [str(p) for p in val_paths],
+            "validation": {k: v.summary() for k, v in validation.items()},
+            "train_seconds": round(seconds, 3),
+            "fingerprint": fingerprint,
+        },
+    )
+    progress(1.0, f"saved to {run_dir}")
+    return TrainResult(run_dir, annotators, validation, [str(p) for p in val_paths], seconds)
+
+
+def read_run(run_dir: str | Path) -> dict:
+    """The ``run.json`` of a run folder (ModelError if it is not one)."""
+    path = Path(run_dir) / RUN_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(
+            f"{run_dir}: not a Canapy run folder (no {RUN_FILE}); create one with `canapy train`"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path}: corrupt run file: {exc}") from None
+
+
+def load_annotators(
+    run_dir: str | Path, kinds: Sequence[str] | None = None
+) -> dict[str, Annotator]:
+    """Load the annotators of a run folder (all, or ``kinds``), verifying their hashes."""
+    run = read_run(run_dir)
+    wanted = list(kinds) if kinds else run["models"]
+    out = {}
+    for kind in wanted:
+        if kind not in run["models"]:
+            raise ModelError(
+                f"{run_dir}: no {kind!r} model in this run (available: {', '.join(run['models'])})"
+            )
+        obj, _ = load_model(Path(run_dir) / kind)
+        if not isinstance(obj, Annotator):
+            raise ModelError(f"{Path(run_dir) / kind}: not a Canapy annotator")
+        out[kind] = obj
+    return out
+
+
+def load_default_annotator(run_dir: str | Path, kind: str | None = None) -> Annotator:
+    """The run's default annotator, or the one named ``kind``."""
+    kind = kind or read_run(run_dir)["default_model"]
+    return load_annotators(run_dir, [kind])[kind]
+
+
+def annotate_files(
+    annotator: Annotator,
+    paths: Sequence[Path],
+    out_dir: str | Path,
+    annot_format: str = "marron1csv",
+    cache_dir: Path | None = None,
+    progress: ProgressFn = _no_progress,
+) -> list[Path]:
+    """Annotate audio files and write one annotation file each into ``out_dir``."""
+    preds = predict_files(annotator, paths, cache_dir, progress)
+    written = []
+    for path, segs in preds.items():
+        table = segs.assign(audio_path=path)
+        written.append(write_annotation(table, Path(path), Path(out_dir), annot_format))
+    return written
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    corpus: Corpus,
+    kinds: Sequence[str] | None = None,
+    cache_dir: Path | None = None,
+    progress: ProgressFn = _no_progress,
+) -> dict[str, EvaluationResult]:
+    """Metrics of a run's models on every annotated file of ``corpus``."""
+    annotators = load_annotators(run_dir, kinds)
+    return evaluate_annotators(annotators, corpus, list(corpus.annotated), cache_dir, progress)

@@ -1,0 +1,157 @@
+"""Tests of canapy.audio."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from canapy.audio import AUDIO_EXTENSIONS, audio_info, is_audio_file, load_audio
+from canapy.exceptions import AudioError
+from canapy.synthetic import synth_song
+
+RATE = 16000
+
+
+@pytest.fixture
+def song() -> np.ndarray:
+    y, _ = synth_song(np.random.default_rng(1), sample_rate=RATE, n_syllables=(5, 6))
+    return y
+
+
+def test_wav_roundtrip_and_info(tmp_path: Path, song: np.ndarray) -> None:
+    path = tmp_path / "a.wav"
+    sf.write(path, song, RATE, subtype="PCM_16")
+    rate, duration = audio_info(path)
+    assert rate == RATE
+    assert duration == pytest.approx(len(song) / RATE)
+    y, sr = load_audio(path)
+    assert sr == RATE and y.dtype == np.float32 and y.ndim == 1
+    assert np.max(np.abs(y - song)) < 1e-3
+
+
+@pytest.mark.parametrize("ext", [".flac", ".ogg"])
+def test_other_containers(tmp_path: Path, song: np.ndarray, ext: str) -> None:
+    path = tmp_path / f"a{ext}"
+    sf.write(path, song, RATE)
+    y, sr = load_audio(path)
+    assert sr == RATE and len(y) == pytest.approx(len(song), abs=2048)
+
+
+def test_stereo_is_downmixed_by_mean(tmp_path: Path) -> None:
+    left = np.full(1000, 0.5)
+    right = np.full(1000, -0.1)
+    path = tmp_path / "stereo.wav"
+    sf.write(path, np.stack([left, right], axis=1), RATE, subtype="FLOAT")
+    y, _ = load_audio(path)
+    assert y.shape == (1000,)
+    np.testing.assert_allclose(y, 0.2, atol=1e-6)
+
+
+def test_resampling(tmp_path: Path) -> None:
+    t = np.arange(RATE) / RATE
+    path = tmp_path / "tone.wav"
+    sf.write(path, 0.5 * np.sin(2 * np.pi * 1000 * t), RATE, subtype="FLOAT")
+    y, sr = load_audio(path, sample_rate=8000)
+    assert sr == 8000 and len(y) == 8000 and y.dtype == np.float32
+    peak = np.argmax(np.abs(np.fft.rfft(y)))
+    assert abs(peak * 8000 / len(y) - 1000) < 5
+    _, sr_same = load_audio(path, sample_rate=RATE)
+    assert sr_same == RATE
+
+
+def test_npy_with_sidecar(tmp_path: Path, song: np.ndarray) -> None:
+    path = tmp_path / "a.npy"
+    np.save(path, np.stack([song, song], axis=1))
+    (tmp_path / "a.npy.json").write_text(json.dumps({"sample_rate": 22050}))
+    assert audio_info(path) == (22050, len(song) / 22050)
+    y, sr = load_audio(path)
+    assert sr == 22050 and y.shape == song.shape
+    y2, sr2 = load_audio(path, sample_rate=11025)
+    assert sr2 == 11025 and len(y2) == pytest.approx(len(song) / 2, abs=2)
+
+
+def test_npy_without_sidecar(tmp_path: Path, song: np.ndarray) -> None:
+    path = tmp_path / "b.npy"
+    np.save(path, song)
+    y, sr = load_audio(path, sample_rate=RATE)
+    assert sr == RATE and len(y) == len(song)
+    assert audio_info(path, sample_rate=RATE)[0] == RATE
+    with pytest.raises(AudioError, match=r"b\.npy.*sample rate"):
+        load_audio(path)
+
+
+def test_npy_int16_is_scaled(tmp_path: Path) -> None:
+    path = tmp_path / "i.npy"
+    np.save(path, np.array([16384, -32768], dtype=np.int16))
+    y, _ = load_audio(path, sample_rate=RATE)
+    np.testing.assert_allclose(y, [0.5, -1.0])
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.wav"
+    with pytest.raises(AudioError) as err:
+        load_audio(path)
+    assert str(err.value).startswith(str(path)) and "not found" in str(err.value)
+    with pytest.raises(AudioError, match=r"nope\.wav"):
+        audio_info(path)
+
+
+def test_unsupported_extension(tmp_path: Path) -> None:
+    path = tmp_path / "a.mp4"
+    path.write_bytes(b"x")
+    with pytest.raises(AudioError) as err:
+        load_audio(path)
+    msg = str(err.value)
+    assert msg.startswith(str(path)) and ".mp4" in msg
+    assert all(ext in msg for ext in AUDIO_EXTENSIONS)
+
+
+def test_corrupt_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.wav"
+    path.write_bytes(b"RIFF\x00\x00garbage")
+    with pytest.raises(AudioError) as err:
+        load_audio(path)
+    assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
+    with pytest.raises(AudioError, match=r"bad\.wav"):
+        audio_info(path)
+
+
+def test_truncated_file(tmp_path: Path, song: np.ndarray) -> None:
+    full = tmp_path / "full.wav"
+    sf.write(full, song, RATE, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full.read_bytes()[: 44 + 1000])
+    with pytest.raises(AudioError, match=r"cut\.wav.*truncated"):
+        load_audio(cut)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.wav"
+    sf.write(path, np.zeros(0), RATE)
+    with pytest.raises(AudioError, match=r"empty\.wav.*empty"):
+        load_audio(path)
+    zero = tmp_path / "zero.wav"
+    zero.write_bytes(b"")
+    with pytest.raises(AudioError, match=r"zero\.wav"):
+        load_audio(zero)
+
+
+def test_nan_samples(tmp_path: Path) -> None:
+    data = np.zeros(100, dtype=np.float32)
+    data[10] = np.nan
+    path = tmp_path / "nan.wav"
+    sf.write(path, data, RATE, subtype="FLOAT")
+    with pytest.raises(AudioError, match=r"nan\.wav.*NaN"):
+        load_audio(path)
+    npy = tmp_path / "inf.npy"
+    np.save(npy, np.array([0.0, np.inf]))
+    with pytest.raises(AudioError, match=r"inf\.npy.*NaN or infinite"):
+        load_audio(npy, sample_rate=RATE)
+
+
+def test_is_audio_file() -> None:
+    assert is_audio_file("x.FLAC") and not is_audio_file("x.csv")

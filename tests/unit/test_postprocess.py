@@ -1,0 +1,85 @@
+"""Segments <-> frames: targets, decoding, smoothing, minimum duration and gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from canapy.config import PostprocessConfig
+from canapy.labels import frame_targets, make_classes
+from canapy.postprocess import frames_to_segments
+
+CLASSES = ["SIL", "a", "b"]
+HOP = 0.002
+
+
+def _onehot(labels):
+    p = np.full((len(labels), len(CLASSES)), 0.01)
+    p[np.arange(len(labels)), labels] = 0.98
+    return p
+
+
+def _cfg(**kw):
+    base = {"smoothing_ms": 0.0, "min_duration_ms": 0.0, "min_gap_ms": 0.0}
+    base.update(kw)
+    return PostprocessConfig(**base)
+
+
+def test_make_classes_puts_silence_first_and_keeps_strings():
+    assert make_classes(["0", "10", "2", "0"], "SIL") == ["SIL", "0", "10", "2"]
+
+
+def test_frame_targets_shrinks_segments_near_edges_but_keeps_short_ones():
+    y = frame_targets(
+        [0.010, 0.030], [0.030, 0.032], ["a", "b"], 25, HOP, CLASSES, boundary_s=0.004
+    )
+    # "a" from 10 to 30 ms shrunk by 4 ms each side: frames 7..12 (14..24 ms).
+    assert y[7:13].tolist() == [1] * 6
+    assert y[5] == 0 and y[13] == 0
+    # "b" lasts one frame: it is kept, not erased by the shrinking.
+    assert (y == 2).sum() == 1
+
+
+def test_touching_syllables_are_separated_and_widened_back():
+    labels = [0] * 10 + [1] * 20 + [0] * 4 + [1] * 20 + [0] * 10
+    segs = frames_to_segments(_onehot(labels), CLASSES, HOP, _cfg(), widen_s=0.004)
+    assert segs["label"].tolist() == ["a", "a"]
+    # The 4-frame (8 ms) gap is shared between both widened segments: they meet in the middle.
+    assert np.isclose(segs["offset_s"][0], segs["onset_s"][1])
+    assert np.isclose(segs["onset_s"][0], (10 - 0.5) * HOP - 0.004)
+
+
+def test_short_blips_are_absorbed_by_the_most_probable_neighbour():
+    labels = [0] * 10 + [1] * 20 + [2] * 2 + [1] * 20 + [0] * 10
+    segs = frames_to_segments(_onehot(labels), CLASSES, HOP, _cfg(min_duration_ms=10))
+    assert segs["label"].tolist() == ["a"]
+    isolated = [0] * 10 + [2] * 3 + [0] * 10
+    assert frames_to_segments(_onehot(isolated), CLASSES, HOP, _cfg(min_duration_ms=10)).empty
+
+
+def test_duration_weighted_vote_not_run_count():
+    # Many short "b" runs but "a" holds most of the time: the segment is "a".
+    labels = [0] * 5 + ([1] * 6 + [2] * 1) * 6 + [0] * 5
+    segs = frames_to_segments(_onehot(labels), CLASSES, HOP, _cfg(min_duration_ms=5))
+    assert segs["label"].tolist() == ["a"]
+
+
+def test_small_gaps_between_same_label_are_merged_only_when_asked():
+    labels = [0] * 5 + [1] * 15 + [0] * 2 + [1] * 15 + [0] * 5
+    assert len(frames_to_segments(_onehot(labels), CLASSES, HOP, _cfg())) == 2
+    assert len(frames_to_segments(_onehot(labels), CLASSES, HOP, _cfg(min_gap_ms=6))) == 1
+
+
+def test_smoothing_removes_single_frame_flips():
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 20 + [1] * 40 + [0] * 20)
+    flips = labels.copy()
+    flips[rng.choice(np.arange(25, 55), 5, replace=False)] = 2
+    segs = frames_to_segments(_onehot(flips), CLASSES, HOP, _cfg(smoothing_ms=8))
+    assert segs["label"].tolist() == ["a"]
+    assert 0.0 < segs["confidence"][0] <= 1.0
+
+
+def test_segments_are_clipped_to_the_recording():
+    labels = [1] * 10
+    segs = frames_to_segments(_onehot(labels), CLASSES, HOP, _cfg(), widen_s=0.01, duration_s=0.019)
+    assert segs["onset_s"][0] == 0.0 and segs["offset_s"][0] <= 0.019

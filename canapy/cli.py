@@ -323,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true")
     p.add_argument("--example", action="store_true", help="open the built-in synthetic corpus")
     p.set_defaults(func=cmd_dash)
+
+    from canapy.cli_review import add_parsers as add_review_parsers
+
+    add_review_parsers(sub)
     return parser
 
 

@@ -34,8 +34,8 @@ __all__ = [
 def scores_to_proba(scores: np.ndarray) -> np.ndarray:
     """Ridge scores -> probabilities by clipping at a small floor and normalising rows.
 
-    >>> scores_to_proba(np.array([[2.0, -1.0], [0.5, 0.5]])).round(3).tolist()
-    [[0.999, 0.001], [0.5, 0.5]]
+    >>> scores_to_proba(np.array([[2.0, -1.0], [0.5, 0.5]])).round(4).tolist()
+    [[0.9995, 0.0005], [0.5, 0.5]]
     """
     p = np.clip(scores, 1e-3, None)
     return p / p.sum(axis=1, keepdims=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import numpy as np
+import scipy.sparse
 
 from canapy.config import ReservoirConfig
 
@@ -43,15 +44,14 @@ def _dense(a) -> np.ndarray:
 
 
 class _Weights:
-    """Dense float32 copies of one reservoir's weights."""
+    """float32 copies of one reservoir's weights (recurrent matrix kept sparse)."""
 
     def __init__(self, node) -> None:
-        self.W = _dense(node.W)
+        self.W = scipy.sparse.csr_array(node.W, dtype=np.float32)
         self.Win = _dense(node.Win)
         bias = node.bias
-        self.bias = (
-            np.zeros(self.W.shape[0], np.float32) if np.isscalar(bias) else _dense(bias).reshape(-1)
-        )
+        units = self.W.shape[0]
+        self.bias = np.zeros(units, np.float32) if np.isscalar(bias) else _dense(bias).reshape(-1)
         self.lr = np.float32(node.lr)
 
     def run_batch(self, seqs: Sequence[np.ndarray], block: int = 512) -> list[np.ndarray]:
@@ -63,14 +63,16 @@ class _Weights:
         for j, s in enumerate(seqs):
             inputs[: len(s), j] = s
         states = np.empty((t_max, len(seqs), units), np.float32)
-        x = np.zeros((len(seqs), units), np.float32)
-        WT, WinT = self.W.T.copy(), self.Win.T.copy()
+        x = np.zeros((units, len(seqs)), np.float32)  # one column per sequence
+        WinT, W = self.Win.T.copy(), self.W
         lr, keep = self.lr, np.float32(1.0) - self.lr
         for t0 in range(0, t_max, block):  # input drive computed a block of steps at a time
             drive = inputs[t0 : t0 + block] @ WinT + self.bias
+            # The sparse product is single-threaded: the per-step work is too small to gain
+            # from threads, and spinning BLAS threads crawl when other processes share the CPU.
             for k in range(len(drive)):
-                x = keep * x + lr * np.tanh(x @ WT + drive[k])
-                states[t0 + k] = x
+                x = keep * x + lr * np.tanh(W @ x + drive[k].T)
+                states[t0 + k] = x.T
         return [states[:n, j] for j, n in enumerate(lengths)]
 
 

@@ -1,0 +1,228 @@
+"""The dashboard's components and server helpers, driven without a browser."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from canapy.dashboards import CanapyApp, create_app
+from canapy.dashboards.server import is_loopback, resolve_paths, serve_from_args
+from canapy.dashboards.viewer import SpectrogramViewer
+from canapy.exceptions import CanapyError
+from canapy.synthetic import make_example_corpus
+
+# Panel 1.9 deprecates `name`/`button_type` for `label`/`color`; we keep the names every
+# Panel >= 1.4 (our declared minimum) understands.
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory) -> Path:
+    return make_example_corpus(tmp_path_factory.mktemp("data") / "c", n_files=5, n_unlabelled=1)
+
+
+@pytest.fixture(scope="module")
+def app(corpus_dir, tmp_path_factory):
+    """An app (no server: results are applied at once) that trained a tiny run."""
+    app = CanapyApp(
+        corpus_dir,
+        run_root=tmp_path_factory.mktemp("runs"),
+        cache_dir=tmp_path_factory.mktemp("cache"),
+    )
+    app.state.wait()
+    yield app
+    app.state.close()
+
+
+def _trained(app: CanapyApp) -> CanapyApp:
+    if app.state.active_run is None:
+        app.state.form.param.update(reservoir_units=30, reservoir_bidirectional=False)
+        app.components["Train"]._train.clicks += 1  # as a click on Train does
+        app.state.wait()
+    return app
+
+
+def test_app_has_three_tabs_over_one_state(app):
+    assert [t for t in app.components] == ["Train", "Evaluate", "Re-annotate"]
+    assert len(app.tabs) == 3
+    assert all(c.state is app.state for c in app.components.values())
+
+
+def test_train_tab_summarises_the_data(app):
+    train = app.components["Train"]
+    assert "6 audio files" in train._summary.object
+    assert "5 annotated" in train._summary.object
+    assert list(train._label_table.value["label"]) == app.state.corpus.labels
+    assert train._charts.object is not None
+    assert "No problem found" in train._warnings.objects[0].object
+
+
+def test_invalid_config_shows_inline_error_and_disables_train(app):
+    train = app.components["Train"]
+    widget = [w for w in train._panel.select() if "canapy-cfg-reservoir-units" in w.css_classes]
+    assert widget, "the units input carries its css hook"
+    widget[0].value = 5
+    assert train._config_error.visible and "reservoir.units" in train._config_error.object
+    assert train._train.disabled
+    widget[0].value = 600
+    assert not train._config_error.visible and not train._train.disabled
+
+
+def test_evaluate_tab_is_empty_until_a_run_is_active(corpus_dir, tmp_path):
+    fresh = CanapyApp(corpus_dir, run_root=tmp_path / "runs", cache_dir=tmp_path / "cache")
+    fresh.state.wait()
+    evaluate = fresh.components["Evaluate"]
+    assert evaluate._empty.visible and not evaluate._body.visible
+    fresh.state.close()
+
+
+def test_training_fills_runs_and_evaluate_tab(app):
+    _trained(app)
+    train, evaluate = app.components["Train"], app.components["Evaluate"]
+    assert len(train._runs.value) == 1 and train._runs.selection == [0]
+    assert "Active:" in train._active.object
+    assert evaluate._body.visible
+    assert list(evaluate._metrics.value["model"]) == ["syntactic", "nonsyntactic", "ensemble"]
+    assert evaluate._model.value == "ensemble"
+    assert evaluate._heatmap.object is not None
+    assert "Held-out validation" in evaluate._source.object
+    assert evaluate.viewer.path == app.state.focus_path
+    assert list(evaluate.viewer.tracks) == ["reference", "syntactic", "nonsyntactic", "ensemble"]
+
+
+def test_per_file_row_and_confusion_cell_open_the_viewer(app):
+    _trained(app)
+    evaluate, state = app.components["Evaluate"], app.state
+    evaluate._model.value = "syntactic"
+    assert state.eval_model == "syntactic"
+    evaluate._per_file.selection = [0]
+    state.wait()
+    assert evaluate.viewer.path == evaluate._per_file_paths[0]
+    label = state.evaluation["syntactic"].confusion_counts.index[1]
+    evaluate._on_cell(x=label, y=label)  # what a tap on the heatmap cell calls
+    state.wait()
+    assert state.confusion_cell == (label, label)
+    assert len(evaluate._cell_files.value) == 1
+    assert "predicted as" in evaluate._cell.object
+    assert evaluate.viewer.window == state.focus_window
+
+
+def test_reannotate_tab_shows_the_selected_recording(app):
+    review = app.components["Re-annotate"]
+    table = review._files.value
+    assert len(table) == 6 and table["annotated"].sum() == 5
+    review._files.selection = [2]
+    assert review.viewer.path == table["audio_path"].iloc[2]
+    assert list(review.viewer.tracks) == ["reference"]
+    assert len(review.viewer.tracks["reference"]) == table["segments"].iloc[2]
+
+
+def test_viewer_selects_segments_and_plays_excerpts(corpus_dir):
+    path = sorted(corpus_dir.glob("*.wav"))[0]
+    viewer = SpectrogramViewer(path=str(path))
+    assert viewer.duration > 1.0
+    seg = {"onset_s": [0.5], "offset_s": [0.6], "label": ["A"]}
+    viewer.tracks = {"reference": pd.DataFrame(seg)}
+    lay = viewer._layout_info
+    viewer._on_tap(x=0.55, y=-0.5 * lay.band)  # a click on the box
+    assert viewer.selected == {"source": "reference", "onset_s": 0.5, "offset_s": 0.6, "label": "A"}
+    audio = viewer._audio.object
+    assert audio.dtype == np.int16 and len(audio) == pytest.approx(0.16 * viewer._sr, abs=2)
+    viewer._on_tap(x=2.0, y=-0.5 * lay.band)  # no box there: selection kept
+    assert viewer.selected["label"] == "A"
+    viewer.max_play_s = 1.0
+    viewer.play_window()
+    assert len(viewer._audio.object) == viewer._sr  # capped at max_play_s
+    assert not viewer._audio.paused
+
+
+def test_viewer_zoom_recomputes_the_visible_window(tmp_path):
+    import soundfile as sf
+
+    sr = 16000
+    path = tmp_path / "long.wav"
+    sf.write(path, 0.3 * np.sin(2 * np.pi * 3000 * np.arange(120 * sr) / sr), sr)
+    viewer = SpectrogramViewer(path=str(path))
+    whole = viewer._image(None)
+    zoomed = viewer._image((10.0, 12.0))
+    assert whole.bounds.lbrt()[0] == 0.0 and whole.data.shape[1] <= 2000
+    left, _, right, _ = zoomed.bounds.lbrt()
+    assert 8.9 < left < 10.0 and 12.0 < right < 13.1  # the window and a margin
+    cols_per_s = zoomed.data.shape[1] / (right - left)
+    assert cols_per_s > 10 * whole.data.shape[1] / whole.bounds.lbrt()[2]  # sharper
+
+
+def test_viewer_reports_unreadable_audio(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not a wav")
+    viewer = SpectrogramViewer(path=str(bad))
+    assert "cannot be read" in viewer._title.object
+    assert viewer._plot.object is None
+
+
+def test_create_app_builds_independent_sessions(corpus_dir, tmp_path):
+    a = create_app(corpus_dir, tmp_path / "runs")
+    b = create_app(corpus_dir, tmp_path / "runs")
+    a.state.wait()
+    b.state.wait()
+    assert a.state is not b.state
+    a.state.form.reservoir_units = 77
+    assert b.state.form.reservoir_units == 600
+    a.state.close()
+    b.state.close()
+
+
+def _args(**kw) -> argparse.Namespace:
+    base = dict(
+        data_dir=None,
+        output=None,
+        format="marron1csv",
+        port=0,
+        address="127.0.0.1",
+        allow_remote=False,
+        no_browser=True,
+        example=False,
+    )
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_loopback_detection():
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+
+
+def test_remote_address_needs_allow_remote(corpus_dir):
+    with pytest.raises(CanapyError, match="--allow-remote"):
+        serve_from_args(_args(data_dir=str(corpus_dir), address="0.0.0.0"))
+
+
+def test_paths_default_to_a_runs_folder_inside_the_data(corpus_dir, tmp_path):
+    data, runs, temporary = resolve_paths(_args(data_dir=str(corpus_dir)))
+    assert data == corpus_dir.absolute() and runs == data / ".canapy" / "runs"
+    assert temporary is None
+    _, runs, _ = resolve_paths(_args(data_dir=str(corpus_dir), output=str(tmp_path / "o")))
+    assert runs == (tmp_path / "o").absolute()
+
+
+def test_example_corpus_goes_to_a_temporary_or_given_folder(tmp_path):
+    data, _runs, temporary = resolve_paths(_args(example=True))
+    try:
+        assert temporary is not None and data.is_relative_to(temporary)
+        assert len(list(data.glob("*.csv"))) == 12
+    finally:
+        import shutil
+
+        shutil.rmtree(temporary)
+    data, _, temporary = resolve_paths(_args(example=True, data_dir=str(tmp_path / "ex")))
+    assert temporary is None and len(list(data.glob("*.wav"))) == 14
+
+
+def test_missing_data_is_a_clear_error(tmp_path):
+    with pytest.raises(CanapyError, match="--example"):
+        resolve_paths(_args())
+    with pytest.raises(CanapyError, match="no such folder"):
+        resolve_paths(_args(data_dir=str(tmp_path / "nope")))

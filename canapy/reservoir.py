@@ -18,7 +18,7 @@ from canapy.config import ReservoirConfig
 
 __all__ = ["BidirectionalReservoir", "make_reservoir_node"]
 
-_MAX_BATCH_FRAMES = 120_000
+_MAX_BATCH_FRAMES = 80_000
 
 
 def make_reservoir_node(cfg: ReservoirConfig, input_dim: int, seed: int):
@@ -128,12 +128,12 @@ class BidirectionalReservoir:
         for batch in _batches([len(s) for s in seqs], max_frames):
             items = [np.asarray(seqs[i], np.float32) for i in batch]
             fwd = self.forward.run_batch(items)
-            if self.backward is not None:
-                bwd = self.backward.run_batch([s[::-1] for s in items])
-                out = [np.concatenate([f, b[::-1]], axis=1) for f, b in zip(fwd, bwd, strict=True)]
-            else:
-                out = fwd
-            yield from zip(batch, out, strict=True)
+            if self.backward is None:
+                yield from zip(batch, fwd, strict=True)
+                continue
+            bwd = self.backward.run_batch([s[::-1] for s in items])
+            for i, f, b in zip(batch, fwd, bwd, strict=True):  # one concatenation at a time
+                yield i, np.concatenate([f, b[::-1]], axis=1)
 
     def transform(self, seqs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """States of every sequence, shape ``(T_i, output_dim)`` each."""

@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import param
 
@@ -31,13 +32,18 @@ from canapy.config import PRESETS, Config, apply_preset, config_from_dict, defau
 from canapy.exceptions import CanapyError, ModelError
 
 __all__ = [
+    "CLASS_OPERATIONS",
     "CONFIG_FIELDS",
+    "TRASH_LABEL",
     "AppState",
     "Cancelled",
     "ConfigForm",
+    "compare_summaries",
     "metrics_frame",
     "new_run_dir",
+    "rank_by_confidence",
     "runs_table",
+    "suspect_status",
 ]
 
 logger = logging.getLogger(__name__)
@@ -64,6 +70,11 @@ RUN_COLUMNS = [
 ]
 METRIC_COLUMNS = ["frame_accuracy", "syllable_error_rate", "onset_f1", "offset_f1", "n_files"]
 OPTIMISTIC = "training files (optimistic)"
+TRASH_LABEL = "TRASH"
+"""Label offered for noise and calls that are not syllables."""
+CLASS_OPERATIONS = ("merge", "rename", "delete")
+"""Class-level edits of the Re-annotate tab (``canapy.edits`` merge/rename/delete_label)."""
+SUSPECT_SHOWN = ["wave", "start", "end", "syll", "suggested", "score", "status"]
 
 
 class Cancelled(Exception):  # noqa: N818 - reads better at the raise site than CancelledError
@@ -175,6 +186,97 @@ def metrics_frame(results: Mapping[str, Any]) -> pd.DataFrame:
         for kind, res in results.items()
     ]
     return pd.DataFrame(rows, columns=["model", *METRIC_COLUMNS])
+
+
+def suspect_status(
+    suspects: pd.DataFrame, table: pd.DataFrame, kept: Sequence[str] = ()
+) -> pd.Series:
+    """Review status of each suspect against the current segment table.
+
+    ``accepted`` (its label is now the suggestion), ``edited`` (changed otherwise),
+    ``removed`` (no longer in the table), ``kept`` (marked "keep original"), or ``""``
+    (not reviewed yet). Derived from the table, so undoing an accepted suggestion makes it
+    unreviewed again.
+
+    Examples
+    --------
+    >>> sus = pd.DataFrame({"segment_id": ["a", "b", "c", "d"], "syll": list("AAAA"),
+    ...                     "suggested": list("BBBB")})
+    >>> table = pd.DataFrame({"segment_id": ["a", "b", "c"], "label": ["B", "C", "A"]})
+    >>> suspect_status(sus, table, kept=["c"]).tolist()
+    ['accepted', 'edited', 'kept', 'removed']
+    """
+    now = suspects["segment_id"].map(table.set_index("segment_id")["label"])
+    syll, suggested = suspects["syll"].astype(str), suspects["suggested"].astype(str)
+    status = np.select(
+        [
+            now.isna().to_numpy(),
+            ((now == suggested) & (suggested != syll)).to_numpy(),
+            (now != syll).to_numpy(),
+            suspects["segment_id"].isin(list(kept)).to_numpy(),
+        ],
+        ["removed", "accepted", "edited", "kept"],
+        default="",
+    )
+    return pd.Series(status, index=suspects.index, name="status", dtype=object)
+
+
+def rank_by_confidence(predictions: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Files annotated by a model, least certain first.
+
+    Parameters
+    ----------
+    predictions : mapping of str to DataFrame
+        ``{audio_path: segments}`` with a ``confidence`` column (as from
+        :func:`canapy.workflow.predict_files`).
+
+    Returns
+    -------
+    DataFrame
+        ``file, segments, mean_confidence, audio_path``; files without any segment
+        (NaN confidence) first.
+
+    Examples
+    --------
+    >>> segs = lambda *c: pd.DataFrame({"label": ["A"] * len(c), "confidence": c})
+    >>> rank_by_confidence({"/x/a.wav": segs(0.9, 0.8), "/x/b.wav": segs(0.5)})["file"].tolist()
+    ['b.wav', 'a.wav']
+    """
+    rows = [
+        {
+            "file": Path(path).name,
+            "segments": len(segs),
+            "mean_confidence": float(segs["confidence"].mean()) if len(segs) else np.nan,
+            "audio_path": str(path),
+        }
+        for path, segs in predictions.items()
+    ]
+    table = pd.DataFrame(rows, columns=["file", "segments", "mean_confidence", "audio_path"])
+    return table.sort_values("mean_confidence", na_position="first", kind="stable").reset_index(
+        drop=True
+    )
+
+
+def compare_summaries(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> pd.DataFrame:
+    """Held-out metrics of two runs side by side: ``metric, before, after, change``.
+
+    Examples
+    --------
+    >>> compare_summaries({"frame_accuracy": 0.9}, {"frame_accuracy": 0.95}).iloc[0].tolist()
+    ['frame_accuracy', 0.9, 0.95, 0.05]
+    """
+    before, after = dict(before or {}), dict(after or {})
+    rows = []
+    for metric in METRIC_COLUMNS:
+        a, b = before.get(metric), after.get(metric)
+        change = b - a if a is not None and b is not None else None
+        rows.append({"metric": metric, "before": a, "after": b, "change": change})
+    out = pd.DataFrame(rows, columns=["metric", "before", "after", "change"])
+    for col in ("before", "after", "change"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").round(4)
+    return out
 
 
 # --------------------------------------------------------------------------- config form
@@ -346,6 +448,30 @@ class AppState(param.Parameterized):
 
     review_path = param.String(default=None, allow_None=True)
 
+    # -- re-annotation: the correction loop (Re-annotate tab) ------------------------------
+    working = param.DataFrame(
+        default=None, allow_None=True, doc="The segment table being edited (the undo history's)."
+    )
+    base_version = param.Integer(
+        default=None, allow_None=True, doc="Store version the edits started from (None: none)."
+    )
+    history_info = param.Dict(default={}, doc="undo, redo (descriptions), n_changes.")
+    versions = param.DataFrame(default=None, allow_None=True, doc="store.versions().")
+    save_conflict = param.String(default="", doc="ConflictError message of the last save.")
+    author = param.String(default="", doc="Author of saved versions (default: login name).")
+    review_folds = param.Integer(default=5, bounds=(2, 20), doc="Folds of find_suspects.")
+    review = param.Parameter(default=None, doc="The last canapy.review.ReviewResult.")
+    suspects = param.DataFrame(default=None, allow_None=True, doc="Review rows + status.")
+    suspect_label = param.String(default="", doc="Show suspects of this hand label ('' all).")
+    kept = param.List(default=[], doc="Suspects marked 'keep original'.")
+    current_suspect = param.String(default=None, allow_None=True)
+    selected_segment = param.String(default=None, allow_None=True)
+    review_window = param.NumericTuple(default=None, allow_None=True, length=2)
+    unlabelled = param.DataFrame(default=None, allow_None=True, doc="rank_by_confidence().")
+    unlabelled_predictions = param.Dict(default={}, doc="{audio_path: predicted segments}.")
+    retrain_comparison = param.DataFrame(default=None, allow_None=True)
+    retrain_label = param.String(default="")
+
     def __init__(
         self,
         data_dir: str | Path | None = None,
@@ -374,6 +500,13 @@ class AppState(param.Parameterized):
         self._closed = False
         # run_dir -> (TrainResult, results, scored paths, label) of the runs trained here
         self._trained: dict[str, tuple] = {}
+        self._history: Any = None  # canapy.edits.EditHistory of the working table
+        self._store: Any = None  # canapy.store.AnnotationStore of the data folder
+        self._annotated: list[str] = []  # annotated files of the loaded version
+        if not self.author:
+            from canapy.store import default_author
+
+            self.author = default_author()
         self.refresh_runs()
 
     # -- derived ------------------------------------------------------------------------
@@ -544,10 +677,15 @@ class AppState(param.Parameterized):
                 progress(k / max(1, len(corpus.audio_paths)), f"reading {path.name}")
                 with contextlib.suppress(CanapyError):
                     total += audio_info(path)[1]
-            return corpus, "", warnings, total
+            try:
+                stored = _read_store(folder, corpus)
+            except CanapyError as exc:
+                warnings.append(f"annotation store not used: {exc}")
+                stored = (None, corpus.segments, None, [str(p) for p in corpus.annotated])
+            return corpus, "", warnings, total, stored
 
         def apply(result: tuple) -> None:
-            corpus, error, warnings, total = result
+            corpus, error, warnings, total, *stored = result
             self.param.update(
                 data_dir=folder,
                 corpus=corpus,
@@ -556,6 +694,8 @@ class AppState(param.Parameterized):
                 audio_seconds=total,
                 review_path=str(corpus.audio_paths[0]) if corpus and corpus.audio_paths else None,
             )
+            if stored:
+                self._start_editing(*stored[0])
 
         return self._submit("loading the corpus", job, apply, done="corpus loaded")
 
@@ -566,8 +706,12 @@ class AppState(param.Parameterized):
         )
 
     # -- training -----------------------------------------------------------------------
-    def train(self) -> Future:
-        """Train the models of the current config on the corpus, into a new run folder."""
+    def train(self, corpus: Any = None, on_done: Callable[[Any], None] | None = None) -> Future:
+        """Train the models of the current config on the corpus, into a new run folder.
+
+        ``corpus`` replaces the loaded corpus (e.g. the corrected one); ``on_done(result)``
+        runs after the new run became the active one.
+        """
         from canapy.workflow import evaluate_annotators, train
 
         cfg = self.form.config
@@ -577,7 +721,7 @@ class AppState(param.Parameterized):
             raise CanapyError(self.corpus_error or "no corpus loaded")
         if self.run_root is None:
             raise CanapyError("no folder for the runs (run_root)")
-        corpus, cache = self.corpus, self.cache_path
+        corpus, cache = corpus if corpus is not None else self.corpus, self.cache_path
         run_dir = new_run_dir(self.run_root)
 
         def job(progress: Callable[[float, str], None]) -> tuple:
@@ -604,6 +748,8 @@ class AppState(param.Parameterized):
             self._trained[str(result.run_dir)] = outcome
             self.refresh_runs()
             self._activate(str(result.run_dir), result.annotators, *outcome[1:])
+            if on_done is not None:
+                on_done(result)
 
         return self._submit("training", job, apply, done=f"trained {run_dir.name}", cleanup=cleanup)
 
@@ -771,6 +917,518 @@ class AppState(param.Parameterized):
     @param.depends("eval_model", watch=True)
     def _reset_confusion(self) -> None:
         self.param.update(confusion_cell=None, confusion_files=None)
+
+    # -- re-annotation: the working table and its undo history ------------------------------
+    def _start_editing(
+        self, store: Any, table: pd.DataFrame, base: int | None, annotated: Sequence[str]
+    ) -> None:
+        """Edit ``table`` (store version ``base``, or the original files if None)."""
+        from canapy.edits import EditHistory
+
+        self._store = store
+        self._annotated = [str(p) for p in annotated]
+        self._history = EditHistory(table, base_version=base)
+        self.param.update(
+            base_version=base,
+            save_conflict="",
+            kept=[],
+            current_suspect=None,
+            selected_segment=None,
+            unlabelled=None,
+            unlabelled_predictions={},
+        )
+        self.refresh_versions()
+        self._sync_history()
+
+    def _require_table(self) -> Any:
+        if self._history is None:
+            raise CanapyError(self.corpus_error or "no corpus loaded: nothing to edit")
+        return self._history
+
+    def _sync_history(self) -> None:
+        """Publish the history's table, undo/redo state and review statuses."""
+        h = self._history
+        if h is None:
+            return
+        table = h.current
+        info = {
+            "undo": h.undo_description,
+            "redo": h.redo_description,
+            "n_changes": len(h.changes()),
+        }
+        updates: dict[str, Any] = {"working": table, "history_info": info}
+        if self.review is not None:
+            updates["suspects"] = self.review.segments.assign(
+                status=suspect_status(self.review.segments, table, self.kept)
+            )
+        if self.selected_segment is not None and self.selected_segment not in set(
+            table["segment_id"]
+        ):
+            updates["selected_segment"] = None
+        self.param.update(updates)
+
+    def _edit(self, description: str, edit: Callable[..., pd.DataFrame], *args: Any) -> None:
+        """Apply a :mod:`canapy.edits` function through the undo history."""
+        self._require_table().apply(edit, *args, description=description)
+        self._sync_history()
+
+    def working_corpus(self) -> Any:
+        """The loaded corpus with the working table's segments (what training would see).
+
+        Annotated files: those of the loaded version plus every file with a segment (e.g.
+        a promoted recording).
+        """
+        from dataclasses import replace
+
+        if self.corpus is None or self._history is None:
+            raise CanapyError(self.corpus_error or "no corpus loaded")
+        table = self._history.current
+        files = set(self._annotated) | set(table["audio_path"])
+        audio = {str(p): p for p in self.corpus.audio_paths}
+        for f in files - set(audio):
+            audio[f] = Path(f)
+        ordered = sorted(audio.values(), key=lambda p: (p.name, str(p)))
+        return replace(
+            self.corpus,
+            segments=table,
+            audio_paths=tuple(ordered),
+            annotated=tuple(p for p in ordered if str(p) in files),
+        )
+
+    def segments_of(self, path: str | Path | None) -> pd.DataFrame:
+        """Working segments of one file (with ``segment_id``), in time order."""
+        if self._history is None or path is None:
+            return pd.DataFrame(columns=["segment_id", "onset_s", "offset_s", "label"])
+        table = self._history.current
+        target = str(Path(path).absolute())
+        return table[table["audio_path"] == target].reset_index(drop=True)
+
+    def undo(self) -> None:
+        """Undo the last edit (segment, suggestion, class, promotion, restore...)."""
+        self._require_table().undo()
+        self._sync_history()
+
+    def redo(self) -> None:
+        """Redo the last undone edit."""
+        self._require_table().redo()
+        self._sync_history()
+
+    # -- segment edits (the selected segment by default) --------------------------------
+    def _segment(self, segment_id: str | None) -> str:
+        sid = segment_id or self.selected_segment
+        if not sid:
+            raise CanapyError("select a segment first (click it in the table or the viewer)")
+        return str(sid)
+
+    def select_segment(self, segment_id: str | None) -> None:
+        """Select a segment of the working table (and show its recording)."""
+        if segment_id is None:
+            self.selected_segment = None
+            return
+        rows = self._require_table().current
+        row = rows[rows["segment_id"] == str(segment_id)]
+        if not len(row):
+            raise CanapyError(f"no segment {segment_id} in the working table")
+        path = str(row["audio_path"].iloc[0])
+        self.param.update(selected_segment=str(segment_id), review_path=path)
+
+    def relabel_segment(self, label: str, segment_id: str | None = None) -> None:
+        from canapy.edits import relabel
+
+        sid = self._segment(segment_id)
+        self._edit(f"relabel {sid} as {label!r}", relabel, [sid], label)
+
+    def move_segment(self, onset_s: float, offset_s: float, segment_id: str | None = None) -> None:
+        from canapy.edits import move
+
+        sid = self._segment(segment_id)
+        self._edit(f"move {sid} to {onset_s:.3f}-{offset_s:.3f} s", move, sid, onset_s, offset_s)
+
+    def split_segment(self, t: float, segment_id: str | None = None) -> None:
+        from canapy.edits import split
+
+        sid = self._segment(segment_id)
+        self._edit(f"split {sid} at {t:.3f} s", split, sid, t)
+
+    def merge_with_next(self, segment_id: str | None = None) -> None:
+        """Merge a segment with the next one of its recording (keeps the first's label)."""
+        from canapy.edits import merge
+
+        sid = self._segment(segment_id)
+        table = self._require_table().current
+        row = table[table["segment_id"] == sid]
+        if not len(row):
+            raise CanapyError(f"no segment {sid} in the working table")
+        segs = self.segments_of(row["audio_path"].iloc[0])
+        k = int(np.flatnonzero(segs["segment_id"].to_numpy() == sid)[0])
+        if k + 1 >= len(segs):
+            raise CanapyError(f"{sid} is the last segment of its recording: nothing to merge with")
+        nxt = str(segs["segment_id"].iloc[k + 1])
+        self._edit(f"merge {sid} with {nxt}", merge, [sid, nxt])
+
+    def delete_segment(self, segment_id: str | None = None) -> None:
+        from canapy.edits import delete
+
+        sid = self._segment(segment_id)
+        self._edit(f"delete {sid}", delete, [sid])
+
+    def add_segment(
+        self, onset_s: float, offset_s: float, label: str, path: str | Path | None = None
+    ) -> str:
+        """Add a segment to ``path`` (default: the recording shown); return its id."""
+        from canapy.edits import add
+
+        path = path or self.review_path
+        if path is None:
+            raise CanapyError("select a recording first")
+        before = set(self._require_table().current["segment_id"])
+        self._edit(
+            f"add {label!r} at {onset_s:.3f} s in {Path(path).name}",
+            add,
+            path,
+            onset_s,
+            offset_s,
+            label,
+        )
+        new = sorted(set(self._history.current["segment_id"]) - before)
+        self.selected_segment = new[0] if new else None
+        return self.selected_segment or ""
+
+    # -- class edits ---------------------------------------------------------------------
+    def class_edit(self, operation: str, labels: Sequence[str], into: str = "") -> tuple:
+        """``(edit function, args, description)`` of a class-level edit.
+
+        ``merge``: every label of ``labels`` becomes ``into``; ``rename``: the one label
+        becomes ``into``; ``delete``: the segments of the one label are removed.
+        """
+        from canapy import edits
+
+        labels = [str(x) for x in labels]
+        if operation not in CLASS_OPERATIONS:
+            raise CanapyError(f"unknown class operation {operation!r}; use {CLASS_OPERATIONS}")
+        if not labels:
+            raise CanapyError(f"choose the label(s) to {operation}")
+        if operation in ("rename", "delete") and len(labels) != 1:
+            raise CanapyError(f"{operation} works on one label at a time, got {labels}")
+        if operation == "merge":
+            return edits.merge_labels, (labels, into), f"merge {', '.join(labels)} into {into!r}"
+        if operation == "rename":
+            return edits.rename_label, (labels[0], into), f"rename {labels[0]!r} to {into!r}"
+        return edits.delete_label, (labels[0],), f"delete label {labels[0]!r}"
+
+    def preview_class_edit(self, operation: str, labels: Sequence[str], into: str = "") -> int:
+        """Number of segments the class edit would change (nothing is modified)."""
+        from canapy.edits import preview
+
+        edit, args, _ = self.class_edit(operation, labels, into)
+        return preview(self._require_table().current, edit, *args)
+
+    def apply_class_edit(self, operation: str, labels: Sequence[str], into: str = "") -> int:
+        """Apply a class edit (undoable); return the number of segments changed."""
+        from canapy.edits import diff_tables
+
+        edit, args, description = self.class_edit(operation, labels, into)
+        before = self._require_table().current
+        self._edit(description, edit, *args)
+        return len(diff_tables(before, self._history.current))
+
+    # -- suspects ----------------------------------------------------------------------
+    def find_suspects(self) -> Future:
+        """Run :func:`canapy.review.find_suspects` on the working table (background)."""
+        from canapy.review import find_suspects
+
+        cfg = self.form.config
+        if cfg is None:
+            raise CanapyError(f"invalid configuration: {self.form.error}")
+        corpus, cache, folds = self.working_corpus(), self.cache_path, self.review_folds
+
+        def job(progress: Callable[[float, str], None]) -> Any:
+            return find_suspects(corpus, cfg, n_folds=folds, cache_dir=cache, progress=progress)
+
+        def apply(result: Any) -> None:
+            self.param.update(review=result, kept=[], current_suspect=None)
+            self._sync_history()
+
+        return self._submit(
+            "finding suspicious labels", job, apply, done=f"review done ({folds} folds)"
+        )
+
+    def _suspect_row(self, segment_id: str | None) -> pd.Series:
+        sid = segment_id or self.current_suspect
+        if self.suspects is None:
+            raise CanapyError("no review yet: click Find suspects")
+        rows = self.suspects[self.suspects["segment_id"] == sid]
+        if sid is None or not len(rows):
+            raise CanapyError("select a suspect first")
+        return rows.iloc[0]
+
+    def select_suspect(self, segment_id: str | None) -> None:
+        """Show a suspect: its recording, zoomed on it, the segment selected."""
+        if segment_id is None:
+            self.current_suspect = None
+            return
+        row = self._suspect_row(segment_id)
+        start, end = float(row["start"]), float(row["end"])
+        present = segment_id in set(self._require_table().current["segment_id"])
+        self.param.update(
+            current_suspect=str(segment_id),
+            review_path=str(row["audio_path"]),
+            review_window=(max(0.0, start - 0.6), end + 0.6),
+            selected_segment=str(segment_id) if present else None,
+        )
+
+    def visible_suspects(self) -> pd.DataFrame:
+        """Suspects shown: all, or those whose hand label is :attr:`suspect_label`."""
+        if self.suspects is None:
+            return pd.DataFrame(columns=["segment_id", "audio_path", *SUSPECT_SHOWN])
+        if not self.suspect_label:
+            return self.suspects
+        return self.suspects[self.suspects["syll"] == self.suspect_label]
+
+    def next_suspect(self, step: int = 1) -> str | None:
+        """Go to the next (``step=-1``: previous) unreviewed suspect, most suspicious first."""
+        shown = self.visible_suspects()
+        if not len(shown):
+            return None
+        ids = list(shown["segment_id"])
+        status = list(shown["status"])
+        k = ids.index(self.current_suspect) if self.current_suspect in ids else -1
+        order = range(k + 1, len(ids)) if step > 0 else range(k - 1, -1, -1)
+        if k < 0 and step < 0:
+            order = range(len(ids) - 1, -1, -1)
+        for i in order:
+            if not status[i]:
+                self.select_suspect(ids[i])
+                return ids[i]
+        return None
+
+    def accept_suggestion(self, segment_id: str | None = None, advance: bool = True) -> None:
+        """Give a suspect its suggested label (:func:`canapy.review.apply_suggestions`)."""
+        from dataclasses import replace
+
+        from canapy.review import apply_suggestions
+
+        row = self._suspect_row(segment_id)
+        sid, history = str(row["segment_id"]), self._require_table()
+        table = history.current
+        now = table.loc[table["segment_id"] == sid, "label"]
+        if not row["suggested"]:
+            raise CanapyError(f"{sid}: the models have no suggestion for this segment")
+        if row["suggested"] == row["syll"]:
+            raise CanapyError(
+                f"{sid}: the models agree with its label {row['syll']!r}: nothing to accept "
+                "(keep it, or relabel it by hand)"
+            )
+        if not len(now):
+            raise CanapyError(f"{sid} was removed since the review")
+        if now.iloc[0] != row["syll"]:
+            raise CanapyError(
+                f"{sid} was relabelled {now.iloc[0]!r} since the review; its suggestion "
+                f"({row['suggested']!r}) no longer applies — relabel it by hand if needed"
+            )
+        corpus = replace(self.corpus, segments=table)
+        fixed = apply_suggestions(corpus, self.review.segments, segment_ids=[sid])
+        history.push(fixed.segments, f"accept {row['suggested']!r} for {sid} (was {row['syll']!r})")
+        self._sync_history()
+        if advance:
+            self.next_suspect()
+
+    def keep_original(self, segment_id: str | None = None, advance: bool = True) -> None:
+        """Mark a suspect reviewed without changing it."""
+        sid = str(self._suspect_row(segment_id)["segment_id"])
+        if sid not in self.kept:
+            self.kept = [*self.kept, sid]
+        self._sync_history()
+        if advance:
+            self.next_suspect()
+
+    # -- unlabelled recordings -----------------------------------------------------------
+    def _annotator(self) -> Any:
+        if not self.annotators:
+            raise CanapyError(
+                "no active model: train one (Train tab) or click a run in its list first"
+            )
+        kind = self.eval_model if self.eval_model in self.annotators else None
+        return self.annotators[kind or next(iter(self.annotators))]
+
+    def annotate_unlabelled(self) -> Future:
+        """Annotate the files without annotation with the active model; rank them."""
+        from canapy.workflow import predict_files
+
+        annotator = self._annotator()
+        corpus = self.working_corpus()
+        paths = list(corpus.unannotated_paths)
+        if not paths:
+            raise CanapyError("every recording of the corpus is annotated")
+        cache, run = self.cache_path, self.active_run
+
+        def job(progress: Callable[[float, str], None]) -> dict:
+            return predict_files(annotator, paths, cache, progress)
+
+        def apply(preds: dict) -> None:
+            if run != self.active_run:
+                return
+            self.param.update(
+                unlabelled_predictions=dict(preds), unlabelled=rank_by_confidence(preds)
+            )
+
+        return self._submit(f"annotating {len(paths)} recording(s)", job, apply)
+
+    def promote(self, path: str | Path | None = None) -> int:
+        """Add a predicted recording's segments to the working table (undoable).
+
+        The recording then counts as annotated: it is edited, saved and trained on like
+        the others. Returns the number of segments added.
+        """
+        from canapy.edits import add_segments
+
+        path = str(path or self.review_path)
+        segs = self.unlabelled_predictions.get(path)
+        if segs is None:
+            raise CanapyError(f"{Path(path).name}: no prediction to promote; annotate it first")
+        if len(self.segments_of(path)):
+            raise CanapyError(f"{Path(path).name} already has segments in the working table")
+        self._edit(f"promote {Path(path).name} ({len(segs)} segments)", add_segments, path, segs)
+        self.review_path = path
+        return len(segs)
+
+    # -- versions -------------------------------------------------------------------------
+    def _require_store(self) -> Any:
+        from canapy.store import AnnotationStore
+
+        if self._store is None:
+            if self.data_dir is None:
+                raise CanapyError("no data folder: nowhere to keep versions")
+            self._store = AnnotationStore.for_data_dir(self.data_dir)
+        return self._store
+
+    def refresh_versions(self) -> None:
+        """Re-read the store's versions (empty before the first save)."""
+        store = self._store
+        if store is None or not store.exists:
+            cols = ["id", "parent", "author", "created_at", "message", "n_segments", "is_head"]
+            self.versions = pd.DataFrame(columns=cols)
+            return
+        self.versions = store.versions()
+
+    def save_version(self, message: str, author: str | None = None) -> int:
+        """Save the working table as a new store version; return its id.
+
+        The first save creates the store (version 1 = the original annotation files).
+        When another session saved since this one loaded its version, nothing is saved:
+        :attr:`save_conflict` holds who saved what and when (see :meth:`reload_latest`),
+        and the ConflictError is raised.
+        """
+        from canapy.exceptions import ConflictError, StoreError
+
+        history, store = self._require_table(), self._require_store()
+        author = author or self.author or None
+        base = history.base_version
+        if base is None:
+            try:
+                base = store.init_from(self.corpus, author=author)
+            except StoreError:
+                if not store.exists:
+                    raise
+                base = 1  # another session created it meanwhile: we edited version 1
+        try:
+            version = store.save(history.current, author, message or "edits", base_version=base)
+        except ConflictError as exc:
+            self.save_conflict = str(exc)
+            self.refresh_versions()
+            raise
+        history.mark_saved(version)
+        self.param.update(base_version=version, save_conflict="")
+        self.refresh_versions()
+        self._sync_history()
+        return version
+
+    def reload_latest(self) -> int:
+        """Load the store's head into the editor (undoable: Undo gives your table back)."""
+        store = self._require_store()
+        history = self._require_table()
+        head = store.head
+        history.push(store.load(head), f"reload version {head}")
+        history.mark_saved(head)
+        self._annotated = [str(p) for p in store.annotated(head)]
+        self.param.update(base_version=head, save_conflict="")
+        self.refresh_versions()
+        self._sync_history()
+        return head
+
+    def version_diff(self, version: int) -> pd.DataFrame:
+        """:func:`canapy.edits.diff_tables` from a saved version to the working table."""
+        from canapy.edits import diff_tables
+
+        return diff_tables(self._require_store().load(version), self._require_table().current)
+
+    def restore_version(self, version: int, author: str | None = None) -> int:
+        """Make ``version`` the new head (:meth:`AnnotationStore.restore`) and edit it."""
+        store = self._require_store()
+        history = self._require_table()
+        new = store.restore(version, author=author or self.author or None)
+        history.push(store.load(new), f"restore version {version}")
+        history.mark_saved(new)
+        self._annotated = [str(p) for p in store.annotated(new)]
+        self.param.update(base_version=new, save_conflict="")
+        self.refresh_versions()
+        self._sync_history()
+        return new
+
+    def export_version(
+        self, out_dir: str | Path, annot_format: str = "marron1csv", version: int | None = None
+    ) -> list[Path]:
+        """Write a saved version (default: the head) as annotation files into ``out_dir``."""
+        store = self._require_store()
+        if not store.exists:
+            raise CanapyError("nothing saved yet: save a version first")
+        return store.export(version, out_dir, annot_format)
+
+    # -- retraining -------------------------------------------------------------------------
+    def retrain(self) -> Future:
+        """Train on the corrected corpus into a new run; compare held-out metrics.
+
+        Trains on the working table (the saved version if nothing changed since); the
+        comparison (:attr:`retrain_comparison`) sets the previously active run's held-out
+        summary beside the new run's.
+        """
+        history = self._require_table()
+        corpus = self.working_corpus()
+        default = self.form.config.training.default_model if self.form.config else None
+        before = dict(self.heldout.get(default) or {}) if default else {}
+        before_run = Path(self.active_run).name if self.active_run and before else None
+        source = (
+            f"version {history.base_version}"
+            if history.base_version is not None and not history.dirty
+            else "the working table (unsaved edits)"
+            if history.dirty
+            else "the original annotations"
+        )
+
+        def done(result: Any) -> None:
+            after = result.validation.get(default).summary() if default in result.validation else {}
+            self.retrain_comparison = compare_summaries(before, after)
+            self.retrain_label = (
+                f"{default} model, held-out files. Before: "
+                f"{before_run or 'no active run'}; after: {result.run_dir.name}, trained on "
+                f"{source}."
+            )
+
+        return self.train(corpus=corpus, on_done=done)
+
+
+def _read_store(folder: str, corpus: Any) -> tuple:
+    """``(store, table, base version or None, annotated files)`` to start editing from.
+
+    The store's head when the data folder has one, else the original annotations.
+    """
+    from canapy.store import AnnotationStore
+
+    store = AnnotationStore.for_data_dir(folder)
+    if store.exists:
+        head = store.head
+        return store, store.load(head), head, [str(p) for p in store.annotated(head)]
+    return store, corpus.segments, None, [str(p) for p in corpus.annotated]
 
 
 def _scaled(

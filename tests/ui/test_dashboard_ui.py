@@ -166,7 +166,7 @@ def test_train_from_the_train_tab_then_evaluate(dash_server, browser, screenshot
     expect(review_title).to_contain_text("song_003.wav")
     # A click on a box of the reference track selects that segment for playback.
     frame = _plot_frame(page, css=".canapy-reannotate-tab .canapy-viewer-plot")
-    band_y = frame["y"] + frame["h"] * (1 - 13 / 246)  # middle of the single track band
+    band_y = frame["y"] + frame["h"] * (1 - 13 / 226)  # middle of the single track band
     selection = page.locator(".canapy-reannotate-tab .canapy-selection div").first
     for k in range(30, 70, 3):  # find a box along the band
         page.mouse.click(frame["x"] + k / 100 * frame["w"], band_y)

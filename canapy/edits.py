@@ -280,9 +280,7 @@ def add(
     return validate_segments(pd.concat([out, new], ignore_index=True))
 
 
-def add_segments(
-    segments: pd.DataFrame, audio_path: str | Path, new: pd.DataFrame
-) -> pd.DataFrame:
+def add_segments(segments: pd.DataFrame, audio_path: str | Path, new: pd.DataFrame) -> pd.DataFrame:
     """Add several segments to one audio file at once (e.g. a model's proofread output).
 
     Parameters

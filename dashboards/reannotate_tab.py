@@ -364,7 +364,7 @@ class ReannotateTab(pn.viewable.Viewer):
             value=False,
             css_classes=["canapy-show-model"],
         )
-        self._show_model.param.watch(lambda _: self._show_file(), ["value"])
+        self._show_model.param.watch(lambda *_: self._show_file(), ["value"])
         self._files_card = _card(
             "Recordings", self._files, self._show_model, css="canapy-files-card"
         )
@@ -468,7 +468,7 @@ class ReannotateTab(pn.viewable.Viewer):
             kind = state.eval_model or next(iter(state.annotators))
             segs = state.predictions.get(kind, {}).get(path)
             if segs is None:
-                state._ensure_predictions([path])
+                state.request_predictions([path])
             else:
                 tracks[kind] = segs
         return tracks
@@ -609,7 +609,7 @@ class ReannotateTab(pn.viewable.Viewer):
             (self._class_labels, ["value"]),
             (self._class_into, ["value_input", "value"]),
         ):
-            w.param.watch(lambda _: self._update_preview(), names)
+            w.param.watch(lambda *_: self._update_preview(), names)
         self._classes_card = _card(
             "Classes (whole corpus)",
             pn.pane.Markdown(
@@ -667,7 +667,7 @@ class ReannotateTab(pn.viewable.Viewer):
         )
         self._annotate.on_click(lambda _: self._do(state.annotate_unlabelled))
         self._unlabelled = _table(
-            "canapy-unlabelled", 160, selectable=1, hidden_columns=["audio_path"]
+            "canapy-unlabelled", 160, selectable=1, hidden_columns=["audio_path"], visible=False
         )
         self._unlabelled.param.watch(self._on_unlabelled_row, ["selection"])
         self._promote = _button("Promote to training set", "canapy-promote", width=190)
@@ -695,9 +695,9 @@ class ReannotateTab(pn.viewable.Viewer):
     def _show_unlabelled(self, *_: Any) -> None:
         table = self.state.unlabelled
         if table is None:
-            self._unlabelled.value = pd.DataFrame()
+            self._unlabelled.param.update(value=pd.DataFrame(), visible=False)
             return
-        self._unlabelled.value = table.round({"mean_confidence": 3})
+        self._unlabelled.param.update(value=table.round({"mean_confidence": 3}), visible=True)
 
     def _on_unlabelled_row(self, event: param.parameterized.Event) -> None:
         table = self._unlabelled.value
@@ -744,7 +744,7 @@ class ReannotateTab(pn.viewable.Viewer):
             css_classes=["canapy-diff-info"],
             margin=(0, 5),
         )
-        self._diff = _table("canapy-diff", 150)
+        self._diff = _table("canapy-diff", 150, visible=False)
         self._restore = _button("Restore", "canapy-restore", width=110, disabled=True)
         self._restore.on_click(self._on_restore)
         self._export_dir = pn.widgets.TextInput(
@@ -821,7 +821,9 @@ class ReannotateTab(pn.viewable.Viewer):
         shown = versions[["id", "author", "created_at", "message", "n_segments", "is_head"]]
         self._versions.value = shown.iloc[::-1].reset_index(drop=True)  # newest first
         self._versions.selection = []
-        self._restore.disabled = True
+        self._restore.param.update(disabled=True, name="Restore")
+        self._diff_info.object = "Click a version to compare it with the working table."
+        self._diff.param.update(value=pd.DataFrame(), visible=False)
 
     def _on_version_row(self, event: param.parameterized.Event) -> None:
         version = self._selected_version()
@@ -834,7 +836,9 @@ class ReannotateTab(pn.viewable.Viewer):
         counts = diff["change"].value_counts()
         what = ", ".join(f"{n} {c}" for c, n in counts.items()) or "no difference"
         self._diff_info.object = f"Version **{version}** → working table: {what}."
-        self._diff.value = diff.drop(columns=["segment_id"]).round(4).head(500)
+        self._diff.param.update(
+            value=diff.drop(columns=["segment_id"]).round(4).head(500), visible=len(diff) > 0
+        )
         self._restore.name = f"Restore v{version}"
 
     def _on_restore(self, _: Any) -> None:

@@ -264,8 +264,9 @@ def compare_summaries(
 
     Examples
     --------
-    >>> compare_summaries({"frame_accuracy": 0.9}, {"frame_accuracy": 0.95}).iloc[0].tolist()
-    ['frame_accuracy', 0.9, 0.95, 0.05]
+    >>> row = compare_summaries({"frame_accuracy": 0.9}, {"frame_accuracy": 0.95}).iloc[0]
+    >>> row["metric"], float(row["before"]), float(row["after"]), float(row["change"])
+    ('frame_accuracy', 0.9, 0.95, 0.05)
     """
     before, after = dict(before or {}), dict(after or {})
     rows = []
@@ -844,6 +845,10 @@ class AppState(param.Parameterized):
         path = str(path)
         self.param.update(focus_path=path, focus_window=window)
         return self._ensure_predictions([path])
+
+    def request_predictions(self, paths: Sequence[str | Path]) -> Future | None:
+        """Predict ``paths`` with every model of the active run (kept in :attr:`predictions`)."""
+        return self._ensure_predictions([str(p) for p in paths])
 
     def _ensure_predictions(self, paths: Sequence[str]) -> Future | None:
         from canapy.workflow import predict_files

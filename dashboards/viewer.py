@@ -84,7 +84,9 @@ class SpectrogramViewer(pn.viewable.Viewer):
             disabled=True,
             width=150,
         )
-        self._info = pn.pane.Markdown("", margin=(0, 10), css_classes=["canapy-selection"])
+        self._info = pn.pane.Markdown(
+            "", margin=(0, 10), css_classes=["canapy-selection"], sizing_mode="stretch_width"
+        )
         self._play_window.on_click(lambda _: self.play_window())
         self._play_segment.on_click(lambda _: self.play_selected())
         self._panel = pn.Column(
@@ -212,7 +214,8 @@ class SpectrogramViewer(pn.viewable.Viewer):
         )
         self._play_window.disabled = False
         self._play_segment.disabled = self.selected is None
-        self._info.object = ""
+        if self.selected is None:  # a redraw of the same file keeps the selection
+            self._info.object = ""
 
     # -- interaction ------------------------------------------------------------------------
     def _on_tap(self, x: float | None = None, y: float | None = None) -> None:

@@ -67,9 +67,15 @@ def measure(path: Path, tracks: dict) -> dict:
     spectrogram_plot(spectrogram_image(y, sr, mid, mid + 2.0))
     zoom = time.perf_counter() - t0
     n_segments = sum(len(v) for v in tracks.values())
-    return {"file": path.name, "duration_s": round(len(y) / sr, 1), "segments": n_segments,
-            "build_s": round(build, 3), "render_s": round(render, 3),
-            "payload_kB": round(payload / 1024), "zoom_redraw_s": round(zoom, 3)}
+    return {
+        "file": path.name,
+        "duration_s": round(len(y) / sr, 1),
+        "segments": n_segments,
+        "build_s": round(build, 3),
+        "render_s": round(render, 3),
+        "payload_kB": round(payload / 1024),
+        "zoom_redraw_s": round(zoom, 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,8 +24,10 @@ def main(work: Path) -> None:
     result = train(corpus, cfg, work / "run", cache_dir=work / "cache")
     for kind, metrics in result.validation.items():
         s = metrics.summary()
-        print(f"{kind:>13}: frame accuracy {s['frame_accuracy']:.3f}, "
-              f"syllable error rate {s['syllable_error_rate']:.3f}")
+        print(
+            f"{kind:>13}: frame accuracy {s['frame_accuracy']:.3f}, "
+            f"syllable error rate {s['syllable_error_rate']:.3f}"
+        )
     annotator = load_default_annotator(work / "run")
     written = annotate_files(annotator, corpus.unannotated_paths, work / "annotations")
     print(f"wrote {len(written)} annotation files to {work / 'annotations'}")

@@ -48,6 +48,16 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     if args.folds < 2:
         raise CanapyError(f"--folds must be at least 2, got {args.folds}")
+    output = Path(args.output).resolve()
+    if (
+        args.format == "marron1csv"
+        and output.suffix == ".csv"
+        and Path(args.data_dir).resolve() in (output.parents)
+    ):
+        raise CanapyError(
+            f"{args.output}: inside {args.data_dir}, this CSV would be read as an annotation "
+            "file next time; write the suspects list outside the data folder"
+        )
     cfg = _load_cfg(args)
     if args.from_version is not None:
         store = _store(args)

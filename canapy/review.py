@@ -142,23 +142,31 @@ def segment_votes(
 
 
 def suspicion_scores(
-    p_label: np.ndarray, unanimous_other: np.ndarray, unknown: np.ndarray
+    p_label: np.ndarray,
+    unanimous_other: np.ndarray,
+    unknown: np.ndarray,
+    confirmed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Suspicion in [0, 1] from the hand label's probability and the models' agreement.
 
     ``1 - p_label``, boosted to ``0.5 + 0.5 (1 - p_label)`` when every model suggests the
-    same other label; 1 for labels the models do not know.
+    same other label, halved (so below 0.5) when the ensemble's suggestion *is* the hand
+    label (an uncertain but confirmed label ranks after every disagreement); 1 for labels
+    the models do not know.
 
     Examples
     --------
-    >>> p_label = np.array([0.9, 0.3, 0.3, np.nan])
-    >>> unanimous_other = np.array([False, False, True, False])
-    >>> unknown = np.array([False, False, False, True])
-    >>> suspicion_scores(p_label, unanimous_other, unknown).round(2).tolist()
-    [0.1, 0.7, 0.85, 1.0]
+    >>> p_label = np.array([0.9, 0.3, 0.3, np.nan, 0.3])
+    >>> unanimous_other = np.array([False, False, True, False, False])
+    >>> unknown = np.array([False, False, False, True, False])
+    >>> confirmed = np.array([True, False, False, False, True])
+    >>> suspicion_scores(p_label, unanimous_other, unknown, confirmed).round(2).tolist()
+    [0.05, 0.7, 0.85, 1.0, 0.35]
     """
     base = 1.0 - np.clip(np.nan_to_num(np.asarray(p_label, float), nan=0.0), 0.0, 1.0)
     score = np.where(unanimous_other, 0.5 + 0.5 * base, base)
+    if confirmed is not None:
+        score = np.where(confirmed, 0.5 * base, score)
     return np.where(unknown, 1.0, score)
 
 
@@ -436,7 +444,10 @@ def _finish(parts: list[pd.DataFrame]) -> pd.DataFrame:
         known & (seg["syntactic"] == seg["nonsyntactic"]) & (seg["nonsyntactic"] == seg["ensemble"])
     )
     unanimous_other = seg["agreement"].to_numpy(bool) & (seg["ensemble"] != seg["syll"]).to_numpy()
-    seg["score"] = suspicion_scores(seg["p_label"].to_numpy(float), unanimous_other, ~known)
+    confirmed = known & (seg["ensemble"] == seg["syll"]).to_numpy()
+    seg["score"] = suspicion_scores(
+        seg["p_label"].to_numpy(float), unanimous_other, ~known, confirmed
+    )
     seg["reason"] = [_reason(row) for row in seg.itertuples(index=False)]
     seg = seg.sort_values(
         ["score", "wave", "start"], ascending=[False, True, True], kind="stable"

@@ -231,3 +231,6 @@ def test_review_cli_writes_ranked_csv(tmp_path, capsys):
     bad = parser.parse_args([*argv[:4], "--folds", "1"])
     with pytest.raises(CanapyError, match="--folds"):
         bad.func(bad)
+    inside = parser.parse_args([*argv[:2], "--output", str(folder / "suspects.csv"), *argv[4:]])
+    with pytest.raises(CanapyError, match="would be read as an annotation"):
+        inside.func(inside)

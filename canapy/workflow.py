@@ -336,7 +336,8 @@ def train(
     """Train, measure on held-out files, retrain on every file and save the models.
 
     ``run_dir`` receives one folder per model kind (``model.joblib`` + ``metadata.json``),
-    the resolved ``config.toml`` and ``run.json`` (files, validation metrics, timings).
+    the resolved ``config.toml``, ``run.json`` (files, validation summaries, timings) and
+    ``validation.json`` (the full held-out results: per class, confusion counts, per file).
     """
     start = time.perf_counter()
     run_dir = Path(run_dir)
@@ -396,6 +397,10 @@ def train(
             "fingerprint": fingerprint,
         },
     )
+    if validation:  # the full held-out results (per class, confusion, per file)
+        atomic_write_json(
+            run_dir / "validation.json", {k: v.to_dict() for k, v in validation.items()}
+        )
     progress(1.0, f"saved to {run_dir}")
     return TrainResult(run_dir, annotators, validation, [str(p) for p in val_paths], seconds)
 

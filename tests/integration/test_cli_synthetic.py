@@ -49,10 +49,8 @@ def test_train_writes_models_metadata_and_held_out_metrics(trained):
     assert info["validation"]["ensemble"]["frame_accuracy"] > 0.9
     details = json.loads((run / "validation.json").read_text())
     assert details["ensemble"]["confusion_counts"]["labels"][0] == "SIL"
-    assert {
-        row["file"] if "file" in row else row["audio_path"]
-        for row in details["syntactic"]["per_file"]
-    } <= set(info["validation_files"]) | {p.split("/")[-1] for p in info["validation_files"]}
+    per_file = {row["audio_path"] for row in details["syntactic"]["per_file"]}
+    assert per_file == set(info["validation_files"])
 
 
 def test_evaluate_prints_and_writes_json(trained, capsys, tmp_path):

@@ -9,26 +9,12 @@ import panel as pn
 import param
 
 from .plots import label_bars
-from .state import CONFIG_FIELDS, AppState, ConfigForm
+from .state import CONFIG_FIELDS, RUN_COLUMNS, AppState, ConfigForm
 
 __all__ = ["TrainTab", "config_widgets"]
 
-_RUN_SHOWN = [
-    "run",
-    "created",
-    "default_model",
-    "frame_accuracy",
-    "syllable_error_rate",
-    "onset_f1",
-    "train_seconds",
-    "units",
-    "leak_rate",
-    "spectral_radius",
-    "ridge",
-    "n_mels",
-    "hop_ms",
-    "models",
-]
+# The run table minus what the list does not need on screen; "models" moved last.
+_RUN_SHOWN = [c for c in RUN_COLUMNS if c not in ("models", "n_files", "path")] + ["models"]
 
 
 def _duration(seconds: float) -> str:

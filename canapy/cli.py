@@ -67,6 +67,7 @@ def _load_corpus(args: argparse.Namespace, require_annotations: bool = True):
         audio_dir=getattr(args, "audio_dir", None),
         annot_format=args.format,
         skip_bad=args.skip_bad,
+        overlap_tolerance_s=getattr(args, "overlap_tolerance", 0.0),
     )
     for problem in corpus.problems:
         print(f"canapy: warning: skipped {problem}", file=sys.stderr)
@@ -237,6 +238,14 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
         "--skip-bad",
         action="store_true",
         help="skip unreadable or inconsistent files with a warning instead of stopping",
+    )
+    p.add_argument(
+        "--overlap-tolerance",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="trim overlaps between consecutive segments up to this long at their midpoint "
+        "instead of refusing the file (default 0: overlaps are errors)",
     )
 
 

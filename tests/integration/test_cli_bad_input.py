@@ -141,3 +141,13 @@ def test_annotate_never_half_writes_existing_files(corpus, tmp_path, monkeypatch
         )
     assert (out / "song_000.csv").read_bytes() == before
     assert [p.name for p in out.iterdir()] == ["song_000.csv"]
+
+
+def test_small_overlaps_can_be_tolerated(corpus, tmp_path, capsys):
+    csv = corpus / "song_002.csv"
+    lines = csv.read_text().splitlines()
+    prev_end = float(lines[1].split(",")[2])
+    _edit_csv(csv, 2, "start", f"{prev_end - 0.003:.6f}")
+    assert _train(corpus, tmp_path) == 2
+    assert "song_002.csv" in _error_line(capsys)
+    assert _train(corpus, tmp_path, "--overlap-tolerance", "0.005") == 0

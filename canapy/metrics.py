@@ -46,6 +46,7 @@ __all__ = [
     "class_report",
     "confusion",
     "evaluate_segments",
+    "evaluation_from_dict",
     "frame_accuracy",
     "frames_from_segments",
     "segment_error_counts",
@@ -472,6 +473,35 @@ class EvaluationResult:
             },
             "per_file": _records(self.per_file),
         }
+
+
+def evaluation_from_dict(data: Mapping[str, Any]) -> EvaluationResult:
+    """Rebuild an :class:`EvaluationResult` from :meth:`EvaluationResult.to_dict` output.
+
+    Examples
+    --------
+    >>> ref = pd.DataFrame({"audio_path": ["f"], "onset_s": [0.1], "offset_s": [0.2],
+    ...                     "label": ["a"]})
+    >>> res = evaluate_segments(ref, ref, {"f": 0.3})
+    >>> back = evaluation_from_dict(res.to_dict())
+    >>> back.summary() == res.summary(), float(back.confusion.loc["a", "a"])
+    (True, 1.0)
+    """
+    labels = list(data["confusion_counts"]["labels"])
+    counts = pd.DataFrame(data["confusion_counts"]["counts"], index=labels, columns=labels)
+    counts.index.name, counts.columns.name = "true", "predicted"
+    totals = counts.sum(axis=1).replace(0, 1)
+    per_class = pd.DataFrame(data["per_class"]).set_index("label")
+    return EvaluationResult(
+        frame_accuracy=float(data["frame_accuracy"]),
+        syllable_error_rate=float(data["syllable_error_rate"]),
+        onset=dict(data["onset"]),
+        offset=dict(data["offset"]),
+        per_class=per_class,
+        confusion=counts.div(totals, axis=0),
+        confusion_counts=counts,
+        per_file=pd.DataFrame(data["per_file"]),
+    )
 
 
 def _check_table(df: pd.DataFrame, name: str) -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "fit_annotators",
     "load_annotators",
     "predict_files",
+    "read_validation",
     "resolve_sample_rate",
     "train",
 ]
@@ -416,6 +417,20 @@ def read_run(run_dir: str | Path) -> dict:
         ) from None
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path}: corrupt run file: {exc}") from None
+
+
+def read_validation(run_dir: str | Path) -> dict[str, EvaluationResult]:
+    """The full held-out results saved by :func:`train` (empty if the run has none)."""
+    from canapy.metrics import evaluation_from_dict
+
+    path = Path(run_dir) / "validation.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {kind: evaluation_from_dict(res) for kind, res in data.items()}
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path}: corrupt held-out results: {exc}") from None
 
 
 def load_annotators(

@@ -757,7 +757,12 @@ class AppState(param.Parameterized):
     # -- runs and evaluation --------------------------------------------------------------
     def select_run(self, run_dir: str | Path) -> Future | None:
         """Make a run active: load its models and evaluate them (see the module doc)."""
-        from canapy.workflow import evaluate_annotators, load_annotators, read_run
+        from canapy.workflow import (
+            evaluate_annotators,
+            load_annotators,
+            read_run,
+            read_validation,
+        )
 
         run_dir = str(run_dir)
         if run_dir == self.active_run and self.evaluation:
@@ -774,6 +779,10 @@ class AppState(param.Parameterized):
             progress(0.0, f"loading the models of {Path(run_dir).name}")
             annotators = load_annotators(run_dir)
             run = read_run(run_dir)
+            saved = read_validation(run_dir)
+            if saved and set(saved) >= set(annotators):
+                files = [str(p) for p in run.get("validation_files", [])]
+                return annotators, saved, files, _heldout_label(files)
             by_name = {p.name: p for p in corpus.annotated}
             paths = [
                 by_name[Path(p).name]

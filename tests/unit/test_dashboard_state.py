@@ -166,7 +166,7 @@ def test_confusion_cell_lists_the_files_where_it_happens(trained):
     state.eval_model = "ensemble"
 
 
-def test_run_loaded_from_disk_is_rescored_and_labelled_optimistic(trained, cache_dir):
+def test_run_loaded_from_disk_shows_its_saved_held_out_results(trained, cache_dir):
     other = AppState(trained.data_dir, run_root=trained.run_root, cache_dir=cache_dir)
     other.load_corpus().result()
     assert len(other.runs) == 1
@@ -174,12 +174,33 @@ def test_run_loaded_from_disk_is_rescored_and_labelled_optimistic(trained, cache
     other.wait()
     assert set(other.evaluation) == set(trained.evaluation)
     assert other.evaluation_paths == trained.evaluation_paths
-    assert "optimistic" in other.evaluation_label
-    assert set(other.heldout) == {"syntactic", "nonsyntactic", "ensemble"}
-    assert other.heldout["ensemble"]["frame_accuracy"] == pytest.approx(
-        trained.evaluation["ensemble"].frame_accuracy
-    )
+    assert other.evaluation_label.startswith("Held-out validation files (1)")
+    for kind, res in trained.evaluation.items():
+        assert other.evaluation[kind].summary() == res.summary()
+        assert (other.evaluation[kind].confusion_counts == res.confusion_counts).all().all()
     other.close()
+
+
+def test_run_without_saved_details_is_rescored_and_labelled_optimistic(trained, cache_dir):
+    run = Path(trained.active_run)
+    saved = run / "validation.json"
+    backup = saved.read_bytes()
+    saved.unlink()
+    try:
+        other = AppState(trained.data_dir, run_root=trained.run_root, cache_dir=cache_dir)
+        other.load_corpus().result()
+        other.select_run(str(run)).result()
+        other.wait()
+        assert set(other.evaluation) == set(trained.evaluation)
+        assert other.evaluation_paths == trained.evaluation_paths
+        assert "optimistic" in other.evaluation_label
+        assert set(other.heldout) == {"syntactic", "nonsyntactic", "ensemble"}
+        assert other.heldout["ensemble"]["frame_accuracy"] == pytest.approx(
+            trained.evaluation["ensemble"].frame_accuracy
+        )
+        other.close()
+    finally:
+        saved.write_bytes(backup)
 
 
 def test_run_without_held_out_files_scores_training_files(corpus_dir, cache_dir, tmp_path):

@@ -193,13 +193,27 @@ class EnsembleClassifier:
         return [np.argmax(p, axis=1) for p in self.predict_proba(X)]
 
 
-def feature_scaling(X: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-dimension mean and standard deviation over all frames of all sequences."""
-    n = sum(len(x) for x in X)
-    total = sum(np.asarray(x, np.float64).sum(axis=0) for x in X)
-    mean = total / n
-    sq = sum(((np.asarray(x, np.float64) - mean) ** 2).sum(axis=0) for x in X)
-    scale = np.sqrt(sq / max(1, n - 1))
+def feature_scaling(X: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and standard deviation over all frames of all sequences.
+
+    One pass over ``X`` (any iterable, e.g. a generator reading files one at a time), so
+    only one sequence is in memory at once.
+
+    >>> mean, scale = feature_scaling(iter([np.array([[0.0], [2.0]]), np.array([[4.0]])]))
+    >>> mean.tolist(), scale.tolist()
+    ([2.0], [2.0])
+    """
+    n, total, sq = 0, 0.0, 0.0
+    for x in X:
+        x = np.asarray(x, np.float64)
+        n += len(x)
+        total = total + x.sum(axis=0)
+        sq = sq + (x**2).sum(axis=0)
+    if n == 0:
+        raise ValueError("feature_scaling needs at least one frame")
+    mean = np.atleast_1d(total / n)
+    var = np.maximum(sq / n - mean**2, 0.0) * n / max(1, n - 1)
+    scale = np.sqrt(var)
     scale[scale < 1e-8] = 1.0
     return mean.astype(np.float32), scale.astype(np.float32)
 

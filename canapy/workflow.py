@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -168,12 +168,17 @@ def fit_annotators(
     if len(classes) < 2:
         raise CanapyError("no labelled segment in the training files: nothing to learn")
     feats = FeatureSequence(paths, extractor)
-    lengths = []
-    for k in range(len(feats)):
-        progress(0.25 * k / len(feats), f"features {feats.paths[k].name}")
-        lengths.append(len(feats[k]))
+    lengths: list[int] = []
+
+    def each_file() -> Iterator[np.ndarray]:  # one read per file: lengths and scaling
+        for k in range(len(feats)):
+            progress(0.25 * k / len(feats), f"features {feats.paths[k].name}")
+            x = feats[k]
+            lengths.append(len(x))
+            yield x
+
+    mean, scale = feature_scaling(each_file())
     targets = _targets(corpus, paths, lengths, hop_s, classes, cfg.training.boundary_ms / 1000)
-    mean, scale = _streaming_scaling(feats)
     fitted: dict[str, EsnClassifier] = {}
     wanted = set(cfg.training.models)
     if wanted & {"syntactic", "ensemble"}:
@@ -223,23 +228,6 @@ class _StandardisedSequence(Sequence):
 
     def __getitem__(self, i):  # type: ignore[override]
         return (self.feats[i] - self.mean) / self.scale
-
-
-def _streaming_scaling(feats: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation over all frames, one file in memory at a time."""
-    n, total, sq = 0, 0.0, 0.0
-    for k in range(len(feats)):
-        x = np.asarray(feats[k], np.float64)
-        n += len(x)
-        total = total + x.sum(axis=0)
-        sq = sq + (x**2).sum(axis=0)
-    if n == 0:
-        return feature_scaling([np.zeros((1, 1))])
-    mean = total / n
-    var = np.maximum(sq / n - mean**2, 0.0) * n / max(1, n - 1)
-    scale = np.sqrt(var)
-    scale[scale < 1e-8] = 1.0
-    return mean.astype(np.float32), scale.astype(np.float32)
 
 
 def predict_files(

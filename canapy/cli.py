@@ -59,7 +59,7 @@ def _cache_dir(args: argparse.Namespace) -> Path | None:
     return Path(args.cache_dir) if getattr(args, "cache_dir", None) else default_cache_dir()
 
 
-def _load_corpus(args: argparse.Namespace, require_annotations: bool = True):
+def _load_corpus(args: argparse.Namespace):
     from canapy.corpus import load_corpus
 
     corpus = load_corpus(
@@ -110,18 +110,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _audio_files(folder: Path) -> list[Path]:
-    from canapy.audio import AUDIO_EXTENSIONS
+    from canapy.corpus import find_audio_files  # the corpus' own search: same files, same order
 
     if folder.is_file():
         return [folder]
     if not folder.is_dir():
         raise CanapyError(f"{folder}: no such folder")
-    files = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix.lower() in AUDIO_EXTENSIONS
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+    files = list(find_audio_files(folder))
     if not files:
         raise CanapyError(f"{folder}: no audio file (.wav, .flac, .ogg, .npy) found")
     return files

@@ -10,7 +10,9 @@ __all__ = ["add_parser", "run"]
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``models``."""
     p = subparsers.add_parser("models", help="list trained models under a folder")
-    p.add_argument("root", nargs="?", default=".")
+    p.add_argument(
+        "root", nargs="?", default=".", help="folder to search (default: the current folder)"
+    )
     p.set_defaults(func=run)
 
 

@@ -247,3 +247,13 @@ def test_layers_point_one_way():
 def test_every_module_has_a_layer():
     missing = sorted(name for name in SOURCES if _layer(name) is None)
     assert missing == [], f"add {missing} to LAYERS here and to docs/explanation.md"
+
+
+def test_every_canapy_import_names_a_module():
+    """A stale import left behind by a move or a rename (e.g. ``canapy.dash_support``)."""
+    bad = [
+        f"{i.where()}: {i.module}"
+        for i in IMPORTS
+        if (i.module == "canapy" or i.module.startswith("canapy.")) and i.module not in SOURCES
+    ]
+    assert bad == []

@@ -20,7 +20,14 @@ DASHBOARD_ENTRY = "canapy.cli.dash"  # `canapy dash` imports the dashboard, insi
 # Which module may import which: a module imports only from its own layer or below.
 # A name matches a module and its sub-modules (``canapy.corpus`` covers the package).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("canapy", "canapy.config", "canapy.exceptions", "canapy.io_utils", "canapy.progress"),
+    (
+        "canapy",
+        "canapy.config",
+        "canapy.exceptions",
+        "canapy.io_utils",
+        "canapy.locking",
+        "canapy.progress",
+    ),
     (
         "canapy.audio",
         "canapy.segments",
@@ -34,7 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.confusion",
     ),
     ("canapy.corpus", "canapy.edits", "canapy.store", "canapy.annotator", "canapy.synthetic"),
-    ("canapy.runs", "canapy.workflow", "canapy.review"),
+    ("canapy.runs", "canapy.workflow", "canapy.review", "canapy.review_scores"),
     ("canapy.cli", "canapy.__main__"),
     ("canapy.dashboards",),
 )

@@ -124,7 +124,8 @@ def _audio_files(folder: Path) -> list[Path]:
 
 def cmd_annotate(args: argparse.Namespace) -> int:
     from canapy.audio import load_audio
-    from canapy.workflow import annotate_files, load_default_annotator
+    from canapy.runs import load_default_annotator
+    from canapy.workflow import annotate_files
 
     annotator = load_default_annotator(args.run_dir, args.model)
     files = _audio_files(Path(args.audio_dir))

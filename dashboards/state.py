@@ -13,7 +13,6 @@ Every computation is a call into :mod:`canapy` (``corpus``, ``workflow``, ``metr
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import threading
 import time
@@ -30,10 +29,13 @@ from canapy.annotator import MODEL_KINDS
 from canapy.audio import audio_info
 from canapy.config import PRESETS, Config, apply_preset, config_from_dict, default_config
 from canapy.exceptions import CanapyError, ModelError
+from canapy.runs import OPTIMISTIC, RUN_COLUMNS, heldout_description, new_run_dir, runs_table
 
 __all__ = [
     "CLASS_OPERATIONS",
     "CONFIG_FIELDS",
+    "OPTIMISTIC",
+    "RUN_COLUMNS",
     "TRASH_LABEL",
     "AppState",
     "Cancelled",
@@ -50,26 +52,7 @@ logger = logging.getLogger(__name__)
 
 Dispatch = Callable[[Callable[[], None]], None]
 
-RUN_COLUMNS = [
-    "run",
-    "created",
-    "models",
-    "default_model",
-    "frame_accuracy",
-    "syllable_error_rate",
-    "onset_f1",
-    "train_seconds",
-    "n_files",
-    "units",
-    "leak_rate",
-    "spectral_radius",
-    "ridge",
-    "n_mels",
-    "hop_ms",
-    "path",
-]
 METRIC_COLUMNS = ["frame_accuracy", "syllable_error_rate", "onset_f1", "offset_f1", "n_files"]
-OPTIMISTIC = "training files (optimistic)"
 TRASH_LABEL = "TRASH"
 """Label offered for noise and calls that are not syllables."""
 CLASS_OPERATIONS = ("merge", "rename", "delete")
@@ -86,91 +69,6 @@ def _immediate(fn: Callable[[], None]) -> None:
 
 
 # --------------------------------------------------------------------------- pure helpers
-
-
-def new_run_dir(root: str | Path, now: dt.datetime | None = None) -> Path:
-    """Create and return a fresh ``root/<YYYYmmdd-HHMMSS>`` folder (suffixed if taken).
-
-    The folder is created here, so two sessions training at the same second never share
-    it.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> root = tempfile.mkdtemp()
-    >>> when = dt.datetime(2024, 5, 1, 12, 0, 0)
-    >>> new_run_dir(root, when).name, new_run_dir(root, when).name
-    ('20240501-120000', '20240501-120000-2')
-    """
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    for k in range(1, 1000):
-        path = root / (stamp if k == 1 else f"{stamp}-{k}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
-    raise CanapyError(f"{root}: cannot create a new run folder for {stamp}")
-
-
-def runs_table(root: str | Path) -> pd.DataFrame:
-    """One row per run folder under ``root``: date, models, held-out metrics, key config.
-
-    Built from :func:`canapy.persistence.list_models` (model folders) grouped by their
-    run folder, :func:`canapy.workflow.read_run` (held-out metrics of the default model,
-    training time) and the default model's metadata (its config). Newest first.
-    """
-    from canapy.persistence import list_models, read_metadata
-    from canapy.workflow import read_run
-
-    models = list_models(root)
-    rows = []
-    if len(models):
-        models = models.assign(run_dir=[str(Path(p).parent) for p in models["path"]])
-        for run_dir, group in models.groupby("run_dir", sort=False):
-            try:
-                run = read_run(run_dir)
-                default = run.get("default_model") or group["kind"].iloc[0]
-                cfg = read_metadata(Path(run_dir) / default).get("config", {})
-            except ModelError as exc:
-                logger.warning("skipping %s: %s", run_dir, exc)
-                continue
-            heldout = (run.get("validation") or {}).get(default) or {}
-            created = pd.to_datetime(group["created_at"], utc=True, errors="coerce").min()
-            rows.append(
-                {
-                    "run": Path(run_dir).name,
-                    "created": _local(created),
-                    "models": ", ".join(run.get("models", [])),
-                    "default_model": default,
-                    "frame_accuracy": heldout.get("frame_accuracy"),
-                    "syllable_error_rate": heldout.get("syllable_error_rate"),
-                    "onset_f1": heldout.get("onset_f1"),
-                    "train_seconds": run.get("train_seconds"),
-                    "n_files": len(run.get("training_files", [])),
-                    "units": cfg.get("reservoir", {}).get("units"),
-                    "leak_rate": cfg.get("reservoir", {}).get("leak_rate"),
-                    "spectral_radius": cfg.get("reservoir", {}).get("spectral_radius"),
-                    "ridge": cfg.get("readout", {}).get("ridge"),
-                    "n_mels": cfg.get("features", {}).get("n_mels"),
-                    "hop_ms": cfg.get("features", {}).get("hop_ms"),
-                    "path": str(run_dir),
-                }
-            )
-    table = pd.DataFrame(rows, columns=RUN_COLUMNS)
-    for col in ("frame_accuracy", "syllable_error_rate", "onset_f1", "train_seconds"):
-        table[col] = pd.to_numeric(table[col], errors="coerce")
-    table["created"] = pd.to_datetime(table["created"])
-    return table.sort_values("created", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def _local(when: pd.Timestamp) -> pd.Timestamp:
-    """A UTC timestamp as naive local time (run folders are named in local time)."""
-    if pd.isna(when):
-        return pd.NaT
-    return when.tz_convert(dt.datetime.now().astimezone().tzinfo).tz_localize(None)
 
 
 def metrics_frame(results: Mapping[str, Any]) -> pd.DataFrame:
@@ -732,13 +630,13 @@ class AppState(param.Parameterized):
                     result,
                     result.validation,
                     result.validation_files,
-                    _heldout_label(result.validation_files),
+                    heldout_description(result.validation_files),
                 )
             paths = list(corpus.annotated)  # nothing held out: score the training files
             results = evaluate_annotators(
                 result.annotators, corpus, paths, cache, _scaled(progress, 0.9, 1.0)
             )
-            return result, results, [str(p) for p in paths], _heldout_label([])
+            return result, results, [str(p) for p in paths], heldout_description([])
 
         def cleanup() -> None:
             with contextlib.suppress(OSError):
@@ -757,12 +655,7 @@ class AppState(param.Parameterized):
     # -- runs and evaluation --------------------------------------------------------------
     def select_run(self, run_dir: str | Path) -> Future | None:
         """Make a run active: load its models and evaluate them (see the module doc)."""
-        from canapy.workflow import (
-            evaluate_annotators,
-            load_annotators,
-            read_run,
-            read_validation,
-        )
+        from canapy.workflow import evaluate_saved_run
 
         run_dir = str(run_dir)
         if run_dir == self.active_run and self.evaluation:
@@ -775,39 +668,11 @@ class AppState(param.Parameterized):
             raise CanapyError(self.corpus_error or "no corpus loaded")
         corpus, cache = self.corpus, self.cache_path
 
-        def job(progress: Callable[[float, str], None]) -> tuple:
-            progress(0.0, f"loading the models of {Path(run_dir).name}")
-            annotators = load_annotators(run_dir)
-            run = read_run(run_dir)
-            saved = read_validation(run_dir)
-            if saved and set(saved) >= set(annotators):
-                files = [str(p) for p in run.get("validation_files", [])]
-                return annotators, saved, files, _heldout_label(files)
-            by_name = {p.name: p for p in corpus.annotated}
-            paths = [
-                by_name[Path(p).name]
-                for p in run.get("validation_files", [])
-                if Path(p).name in by_name
-            ]
-            if paths:
-                label = (
-                    f"Validation files ({len(paths)}) re-scored with the saved models. "
-                    "Those were retrained on every file, these included, so the scores "
-                    "below are optimistic; the held-out scores measured during training "
-                    "are in the last table."
-                )
-            else:
-                paths = list(corpus.annotated)
-                label = (
-                    f"Scored on the {OPTIMISTIC}: this run has no held-out validation "
-                    f"file, so all {len(paths)} annotated files were scored."
-                )
-            results = evaluate_annotators(annotators, corpus, paths, cache, progress)
-            return annotators, results, [str(p) for p in paths], label
+        def job(progress: Callable[[float, str], None]) -> Any:
+            return evaluate_saved_run(run_dir, corpus, cache, progress)
 
-        def apply(result: tuple) -> None:
-            annotators, results, paths, label = result
-            self._activate(run_dir, annotators, results, paths, label)
+        def apply(found: Any) -> None:
+            self._activate(run_dir, found.annotators, found.results, found.paths, found.description)
 
         return self._submit(
             f"evaluating {Path(run_dir).name}", job, apply, done=f"evaluated {Path(run_dir).name}"
@@ -821,14 +686,14 @@ class AppState(param.Parameterized):
         paths: Sequence[str],
         label: str,
     ) -> None:
-        from canapy.workflow import read_run
+        from canapy.runs import read_run
 
         try:
             run = read_run(run_dir)
         except ModelError:
-            run = {}
+            run = None
         kinds = list(results) or list(annotators)
-        default = run.get("default_model")
+        default = run.default_model if run else None
         eval_model = default if default in kinds else (kinds[0] if kinds else None)
         self.param.update(
             active_run=run_dir,
@@ -836,7 +701,7 @@ class AppState(param.Parameterized):
             evaluation=dict(results),
             evaluation_paths=[str(p) for p in paths],
             evaluation_label=label,
-            heldout=dict(run.get("validation") or {}),
+            heldout=dict(run.validation) if run else {},
             predictions={},
             confusion_cell=None,
             confusion_files=None,
@@ -1449,16 +1314,3 @@ def _scaled(
     progress: Callable[[float, str], None], lo: float, hi: float
 ) -> Callable[[float, str], None]:
     return lambda f, msg: progress(lo + (hi - lo) * min(1.0, max(0.0, f)), msg)
-
-
-def _heldout_label(files: Sequence[str]) -> str:
-    if not files:
-        return (
-            f"Scored on the {OPTIMISTIC}: training held out no file "
-            "(training.validation_fraction = 0 or fewer than 4 files)."
-        )
-    names = ", ".join(Path(p).name for p in files[:6]) + (", ..." if len(files) > 6 else "")
-    return (
-        f"Held-out validation files ({len(files)}): {names}. The models scored here were "
-        "trained without them; the saved models were then retrained on every file."
-    )

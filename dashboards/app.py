@@ -145,14 +145,14 @@ class CanapyApp(pn.viewable.Viewer):
         self._panel = pn.Column(
             header, self._error, self.tabs, sizing_mode="stretch_width", css_classes=["canapy-app"]
         )
-        self.state.param.watch(self._show_status, ["busy", "progress", "status", "error"])
+        self.state.tasks.param.watch(self._show_status, ["busy", "progress", "status", "error"])
         self._show_status()
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._panel
 
     def _show_status(self, *_: Any) -> None:
-        state = self.state
+        state = self.state.tasks
         self._progress.value = round(100 * state.progress)
         self._progress.active = state.busy and state.progress == 0
         self._cancel.visible = state.busy

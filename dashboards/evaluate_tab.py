@@ -116,7 +116,7 @@ class EvaluateTab(pn.viewable.Viewer):
         state.param.watch(self._show_model, ["eval_model"])
         state.param.watch(self._show_cell, ["confusion_cell", "confusion_files"])
         state.param.watch(self._show_focus, ["focus_path", "focus_window", "predictions"])
-        state.param.watch(self._show_view_status, ["view_status"])
+        state.tasks.param.watch(self._show_view_status, ["view_status"])
         self._show_run()
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -249,4 +249,6 @@ class EvaluateTab(pn.viewable.Viewer):
         self.viewer.param.update(path=path, tracks=tracks, window=state.focus_window)
 
     def _show_view_status(self, *_: Any) -> None:
-        self._viewer_status.object = f"*{self.state.view_status}*" if self.state.view_status else ""
+        self._viewer_status.object = (
+            f"*{self.state.tasks.view_status}*" if self.state.tasks.view_status else ""
+        )

@@ -164,8 +164,8 @@ class ReannotateTab(pn.viewable.Viewer):
         self._state_line = pn.pane.Markdown("", css_classes=["canapy-edit-state"], margin=(0, 10))
         self._undo = _button("↶ Undo", "canapy-undo", width=110)
         self._redo = _button("↷ Redo", "canapy-redo", width=110)
-        self._undo.on_click(lambda _: self._do(state.undo))
-        self._redo.on_click(lambda _: self._do(state.redo))
+        self._undo.on_click(lambda _: self._do(state.correction.undo))
+        self._redo.on_click(lambda _: self._do(state.correction.redo))
 
         self._build_suspects()
         self._build_files()
@@ -187,19 +187,19 @@ class ReannotateTab(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["canapy-reannotate-tab"],
         )
-        state.param.watch(
-            self._refresh, ["working", "history_info", "base_version", "suspects", "suspect_label"]
-        )
-        state.param.watch(self._show_current_suspect, ["current_suspect"])
-        state.param.watch(
-            self._show_file,
-            ["review_path", "review_window", "unlabelled_predictions", "predictions"],
-        )
-        state.param.watch(self._show_selected, ["selected_segment"])
-        state.param.watch(self._show_versions, ["versions", "save_conflict"])
-        state.param.watch(self._show_unlabelled, ["unlabelled"])
-        state.param.watch(self._show_retrain, ["retrain_comparison", "retrain_label"])
-        state.param.watch(self._show_busy, ["busy", "annotators"])
+        corr, rev = state.correction, state.review
+        corr.param.watch(self._refresh, ["working", "history_info", "base_version"])
+        rev.param.watch(self._refresh, ["suspects", "suspect_label"])
+        rev.param.watch(self._show_current_suspect, ["current_suspect"])
+        corr.param.watch(self._show_file, ["review_path", "review_window"])
+        rev.param.watch(self._show_file, ["unlabelled_predictions"])
+        state.param.watch(self._show_file, ["predictions"])
+        corr.param.watch(self._show_selected, ["selected_segment"])
+        corr.param.watch(self._show_versions, ["versions", "save_conflict"])
+        rev.param.watch(self._show_unlabelled, ["unlabelled"])
+        corr.param.watch(self._show_retrain, ["retrain_comparison", "retrain_label"])
+        state.tasks.param.watch(self._show_busy, ["busy"])
+        state.param.watch(self._show_busy, ["annotators"])
         self.viewer.param.watch(self._on_viewer_selected, ["selected"])
         self._refresh()
         self._show_versions()
@@ -225,7 +225,7 @@ class ReannotateTab(pn.viewable.Viewer):
             return None
         except Exception as exc:  # a bug: the header shows it, the log has the traceback
             logger.exception("re-annotate action failed")
-            self.state.error = f"{type(exc).__name__}: {exc}"
+            self.state.tasks.error = f"{type(exc).__name__}: {exc}"
             return None
         message = ok(result) if callable(ok) else ok
         if message:
@@ -238,7 +238,7 @@ class ReannotateTab(pn.viewable.Viewer):
         self._feedback.param.update(object=message, alert_type=kind, visible=True)
 
     def _labels(self) -> list[str]:
-        working = self.state.working
+        working = self.state.correction.working
         labels = sorted(set(working["label"])) if working is not None else []
         return labels + ([TRASH_LABEL] if TRASH_LABEL not in labels else [])
 
@@ -246,7 +246,7 @@ class ReannotateTab(pn.viewable.Viewer):
     def _build_suspects(self) -> None:
         state = self.state
         self._folds = pn.widgets.IntInput.from_param(
-            state.param.review_folds, name="Folds", width=80, css_classes=["canapy-folds"]
+            state.review.param.review_folds, name="Folds", width=80, css_classes=["canapy-folds"]
         )
         self._find = _button(
             "Find suspects", "canapy-find-suspects", button_type="primary", width=140
@@ -276,10 +276,10 @@ class ReannotateTab(pn.viewable.Viewer):
         self._keep = _button("Keep original (k)", "canapy-keep", width=150)
         self._prev = _button("◀ (p)", "canapy-prev-suspect", width=70)
         self._next = _button("Next ▶ (j)", "canapy-next-suspect", width=100)
-        self._accept.on_click(lambda _: self._do(state.accept_suggestion))
-        self._keep.on_click(lambda _: self._do(state.keep_original))
-        self._prev.on_click(lambda _: self._do(state.next_suspect, -1))
-        self._next.on_click(lambda _: self._do(state.next_suspect, 1))
+        self._accept.on_click(lambda _: self._do(state.review.accept_suggestion))
+        self._keep.on_click(lambda _: self._do(state.review.keep_original))
+        self._prev.on_click(lambda _: self._do(state.review.next_suspect, -1))
+        self._next.on_click(lambda _: self._do(state.review.next_suspect, 1))
         self._merge_pairs = pn.pane.Markdown("", css_classes=["canapy-merge-pairs"], margin=(0, 5))
         self._suspect_card = _card(
             "Suspicious labels",
@@ -293,20 +293,20 @@ class ReannotateTab(pn.viewable.Viewer):
 
     def _on_label_filter(self, event: param.parameterized.Event) -> None:
         label = "" if event.new in (None, _ALL) else str(event.new)
-        if label != self.state.suspect_label:
-            self.state.suspect_label = label
+        if label != self.state.review.suspect_label:
+            self.state.review.suspect_label = label
 
     def _show_suspects(self, *_: Any) -> None:
         state = self.state
-        sus = state.suspects
+        sus = state.review.suspects
         if sus is None:
             self._suspects.value = pd.DataFrame(columns=SUSPECT_SHOWN)
             self._shown_ids = []
             return
         labels = sorted(set(sus["syll"]))
         self._label_filter.options = [_ALL, *labels]
-        self._label_filter.value = state.suspect_label or _ALL
-        shown = state.visible_suspects()
+        self._label_filter.value = state.review.suspect_label or _ALL
+        shown = state.review.visible_suspects()
         ids = [str(s) for s in shown["segment_id"]]
         frame = shown[SUSPECT_SHOWN].round({"start": 3, "end": 3, "score": 3})
         frame = frame.reset_index(drop=True)
@@ -330,7 +330,7 @@ class ReannotateTab(pn.viewable.Viewer):
             f"{int((sus['status'] == 'kept').sum())} kept). Most suspicious first; click a "
             "header to sort, a row to open it."
         )
-        pairs = state.review.merge_candidates if state.review is not None else None
+        pairs = state.review.result.merge_candidates if state.review.result is not None else None
         if pairs is not None and len(pairs):
             top = pairs.head(3)
             self._merge_pairs.object = "Often confused: " + "; ".join(
@@ -344,11 +344,11 @@ class ReannotateTab(pn.viewable.Viewer):
     def _on_suspect_row(self, event: param.parameterized.Event) -> None:
         if event.new and event.new[0] < len(self._shown_ids):
             sid = self._shown_ids[event.new[0]]
-            if sid != self.state.current_suspect:
-                self._do(self.state.select_suspect, sid)
+            if sid != self.state.review.current_suspect:
+                self._do(self.state.review.select_suspect, sid)
 
     def _show_current_suspect(self, *_: Any) -> None:
-        sid = self.state.current_suspect
+        sid = self.state.review.current_suspect
         idx = [self._shown_ids.index(sid)] if sid in self._shown_ids else []
         if self._suspects.selection != idx:
             self._suspects.selection = idx
@@ -373,8 +373,8 @@ class ReannotateTab(pn.viewable.Viewer):
         table = self._files.value
         if event.new and event.new[0] < len(table):
             path = table["audio_path"].iloc[event.new[0]]
-            if path != self.state.review_path:
-                self.state.param.update(review_path=path, review_window=None)
+            if path != self.state.correction.review_path:
+                self.state.correction.param.update(review_path=path, review_window=None)
 
     # -- the viewer and the segment editor -------------------------------------------------
     def _build_editor(self) -> None:
@@ -407,20 +407,30 @@ class ReannotateTab(pn.viewable.Viewer):
             return button
 
         self._edit_buttons = [
-            act("Relabel", "canapy-relabel", lambda: state.relabel_segment(_text(self._label))),
+            act(
+                "Relabel",
+                "canapy-relabel",
+                lambda: state.correction.relabel_segment(_text(self._label)),
+            ),
             act(
                 "Move",
                 "canapy-move",
-                lambda: state.move_segment(self._onset.value, self._offset.value),
+                lambda: state.correction.move_segment(self._onset.value, self._offset.value),
             ),
-            act("Split", "canapy-split", lambda: state.split_segment(self._split_at.value)),
-            act("Merge with next", "canapy-merge-next", state.merge_with_next),
-            act("Delete", "canapy-delete", state.delete_segment, button_type="danger"),
+            act(
+                "Split",
+                "canapy-split",
+                lambda: state.correction.split_segment(self._split_at.value),
+            ),
+            act("Merge with next", "canapy-merge-next", state.correction.merge_with_next),
+            act("Delete", "canapy-delete", state.correction.delete_segment, button_type="danger"),
         ]
         add = act(
             "Add segment",
             "canapy-add",
-            lambda: state.add_segment(self._onset.value, self._offset.value, _text(self._label)),
+            lambda: state.correction.add_segment(
+                self._onset.value, self._offset.value, _text(self._label)
+            ),
         )
         self._editor_card = _card(
             "Edit the recording shown",
@@ -448,9 +458,9 @@ class ReannotateTab(pn.viewable.Viewer):
 
     def _tracks(self, path: str) -> dict[str, pd.DataFrame]:
         state = self.state
-        ref = state.segments_of(path)
+        ref = state.correction.segments_of(path)
         tracks = {"reference": ref[["onset_s", "offset_s", "label"]]}
-        sus = state.suspects
+        sus = state.review.suspects
         if sus is not None:
             mine = sus[(sus["audio_path"] == path) & (sus["suggested"] != "")]
             if len(mine):
@@ -461,7 +471,7 @@ class ReannotateTab(pn.viewable.Viewer):
                         "label": mine["suggested"].to_numpy(object),
                     }
                 ).sort_values("onset_s")
-        predicted = state.unlabelled_predictions.get(path)
+        predicted = state.review.unlabelled_predictions.get(path)
         if predicted is not None and not len(ref):
             tracks["predicted"] = predicted
         if self._show_model.value and state.annotators:
@@ -475,7 +485,7 @@ class ReannotateTab(pn.viewable.Viewer):
 
     def _show_file(self, *_: Any) -> None:
         state, viewer = self.state, self.viewer
-        path = state.review_path
+        path = state.correction.review_path
         table = self._files.value
         idx = [i for i, p in enumerate(table["audio_path"]) if p == path] if len(table) else []
         if self._files.selection != idx:
@@ -485,16 +495,16 @@ class ReannotateTab(pn.viewable.Viewer):
             return
         tracks = self._tracks(path)
         if path != viewer.path:
-            viewer.param.update(path=path, tracks=tracks, window=state.review_window)
-        elif state.review_window != viewer.window:
-            viewer.param.update(tracks=tracks, window=state.review_window)
+            viewer.param.update(path=path, tracks=tracks, window=state.correction.review_window)
+        elif state.correction.review_window != viewer.window:
+            viewer.param.update(tracks=tracks, window=state.correction.review_window)
         else:
             viewer.tracks = tracks
         self._show_segments()
         self._show_selected()
 
     def _show_segments(self) -> None:
-        segs = self.state.segments_of(self.state.review_path)
+        segs = self.state.correction.segments_of(self.state.correction.review_path)
         ids = [str(s) for s in segs["segment_id"]]
         frame = segs[["segment_id", "onset_s", "offset_s", "label"]].round(
             {"onset_s": 4, "offset_s": 4}
@@ -508,18 +518,18 @@ class ReannotateTab(pn.viewable.Viewer):
     def _on_segment_row(self, event: param.parameterized.Event) -> None:
         if event.new and event.new[0] < len(self._seg_ids):
             sid = self._seg_ids[event.new[0]]
-            if sid != self.state.selected_segment:
-                self._do(self.state.select_segment, sid)
+            if sid != self.state.correction.selected_segment:
+                self._do(self.state.correction.select_segment, sid)
 
     def _show_selected(self, *_: Any) -> None:
         state = self.state
-        sid = state.selected_segment
+        sid = state.correction.selected_segment
         idx = [self._seg_ids.index(sid)] if sid in self._seg_ids else []
         if self._segments.selection != idx:
             self._segments.selection = idx
         if not idx:
             return
-        row = state.segments_of(state.review_path).iloc[idx[0]]
+        row = state.correction.segments_of(state.correction.review_path).iloc[idx[0]]
         on, off, label = float(row["onset_s"]), float(row["offset_s"]), str(row["label"])
         self._label.param.update(value=label, value_input=label)
         self._onset.value, self._offset.value = round(on, 4), round(off, 4)
@@ -531,22 +541,22 @@ class ReannotateTab(pn.viewable.Viewer):
             and abs(sel["offset_s"] - off) < 1e-6
             and sel["label"] == label
         )
-        if not same and self.viewer.path == state.review_path:
+        if not same and self.viewer.path == state.correction.review_path:
             self.viewer.select_segment("reference", on, off, label)
 
     def _on_viewer_selected(self, event: param.parameterized.Event) -> None:
         sel = event.new
-        if not sel or self.viewer.path != self.state.review_path:
+        if not sel or self.viewer.path != self.state.correction.review_path:
             return
-        segs = self.state.segments_of(self.state.review_path)
+        segs = self.state.correction.segments_of(self.state.correction.review_path)
         hit = segs[
             ((segs["onset_s"] - sel["onset_s"]).abs() < 1e-6)
             & ((segs["offset_s"] - sel["offset_s"]).abs() < 1e-6)
         ]
         if len(hit):
             sid = str(hit["segment_id"].iloc[0])
-            if sid != self.state.selected_segment:
-                self.state.selected_segment = sid
+            if sid != self.state.correction.selected_segment:
+                self.state.correction.selected_segment = sid
         elif sel["source"] in ("predicted", *self.state.annotators):
             # a model's box: prefill the editor so that "Add segment" takes it as is
             self._onset.value, self._offset.value = sel["onset_s"], sel["offset_s"]
@@ -555,25 +565,26 @@ class ReannotateTab(pn.viewable.Viewer):
     # -- working table ---------------------------------------------------------------------
     def _show_working(self, *_: Any) -> None:
         state = self.state
-        info = state.history_info or {}
+        info = state.correction.history_info or {}
         self._undo.disabled = not info.get("undo")
         self._redo.disabled = not info.get("redo")
         self._undo.description = f"Undo: {info.get('undo')}" if info.get("undo") else None
         self._redo.description = f"Redo: {info.get('redo')}" if info.get("redo") else None
-        if state.working is None:
+        if state.correction.working is None:
             self._state_line.object = "*No annotations loaded.*"
             return
         base = (
-            f"version **{state.base_version}**"
-            if state.base_version is not None
+            f"version **{state.correction.base_version}**"
+            if state.correction.base_version is not None
             else "the **original annotation files** (no saved version yet)"
         )
         n = info.get("n_changes", 0)
         last = f" Last edit: *{info['undo']}*." if info.get("undo") else ""
+        size = len(state.correction.working)
         self._state_line.object = (
-            f"Editing {base}: **{len(state.working)} segments**, **{n} unsaved change(s)**.{last}"
+            f"Editing {base}: **{size} segments**, **{n} unsaved change(s)**.{last}"
         )
-        corpus = state.working_corpus() if state.corpus is not None else None
+        corpus = state.correction.working_corpus() if state.corpus is not None else None
         table = files_table(corpus)
         if not table.equals(self._files.value):
             self._files.value = table
@@ -637,7 +648,7 @@ class ReannotateTab(pn.viewable.Viewer):
             self._class_apply.disabled = True
             return
         try:
-            n = self.state.preview_class_edit(op, labels, into)
+            n = self.state.correction.preview_class_edit(op, labels, into)
         except CanapyError as exc:
             self._class_preview.object = f"⚠ {exc}"
             self._class_apply.disabled = True
@@ -648,7 +659,7 @@ class ReannotateTab(pn.viewable.Viewer):
     def _on_class_apply(self, _: Any) -> None:
         op, labels, into = self._class_args()
         self._do(
-            self.state.apply_class_edit,
+            self.state.correction.apply_class_edit,
             op,
             labels,
             into,
@@ -673,7 +684,7 @@ class ReannotateTab(pn.viewable.Viewer):
         self._promote = _button("Promote to training set", "canapy-promote", width=190)
         self._promote.on_click(
             lambda _: self._do(
-                state.promote,
+                state.review.promote,
                 ok=lambda n: (
                     f"{n} segments added to the working table: proofread them, then save a version."
                 ),
@@ -693,7 +704,7 @@ class ReannotateTab(pn.viewable.Viewer):
         )
 
     def _show_unlabelled(self, *_: Any) -> None:
-        table = self.state.unlabelled
+        table = self.state.review.unlabelled
         if table is None:
             self._unlabelled.param.update(value=pd.DataFrame(), visible=False)
             return
@@ -703,7 +714,7 @@ class ReannotateTab(pn.viewable.Viewer):
         table = self._unlabelled.value
         if event.new and event.new[0] < len(table):
             path = table["audio_path"].iloc[event.new[0]]
-            self.state.param.update(review_path=path, review_window=None)
+            self.state.correction.param.update(review_path=path, review_window=None)
 
     # -- versions --------------------------------------------------------------------------
     def _build_versions(self) -> None:
@@ -711,7 +722,7 @@ class ReannotateTab(pn.viewable.Viewer):
 
         state = self.state
         self._author = pn.widgets.TextInput.from_param(
-            state.param.author, name="Author", width=130, css_classes=["canapy-author"]
+            state.correction.param.author, name="Author", width=130, css_classes=["canapy-author"]
         )
         self._message = pn.widgets.TextInput(
             name="Message",
@@ -733,7 +744,7 @@ class ReannotateTab(pn.viewable.Viewer):
         )
         self._reload.on_click(
             lambda _: self._do(
-                state.reload_latest,
+                state.correction.reload_latest,
                 ok=lambda v: f"Loaded version {v}. Your table is one Undo away.",
             )
         )
@@ -789,7 +800,7 @@ class ReannotateTab(pn.viewable.Viewer):
         author = _text(self._author) or None
 
         version = self._do(
-            self.state.save_version,
+            self.state.correction.save_version,
             message,
             author,
             ok=lambda v: f"Saved version {v}.",
@@ -799,14 +810,14 @@ class ReannotateTab(pn.viewable.Viewer):
 
     def _show_versions(self, *_: Any) -> None:
         state = self.state
-        conflict = state.save_conflict
+        conflict = state.correction.save_conflict
         self._conflict.object = (
             f"**Not saved — someone else saved first.** {conflict}" if conflict else ""
         )
         self._conflict.visible = self._reload.visible = bool(conflict)
         if conflict:
             self._feedback.visible = False
-        versions = state.versions
+        versions = state.correction.versions
         if versions is None or not len(versions):
             self._versions.value = pd.DataFrame(
                 {
@@ -830,7 +841,7 @@ class ReannotateTab(pn.viewable.Viewer):
         self._restore.disabled = version is None
         if version is None:
             return
-        diff = self._do(self.state.version_diff, version)
+        diff = self._do(self.state.correction.version_diff, version)
         if diff is None:
             return
         counts = diff["change"].value_counts()
@@ -845,7 +856,7 @@ class ReannotateTab(pn.viewable.Viewer):
         version = self._selected_version()
         if version is not None:
             self._do(
-                self.state.restore_version,
+                self.state.correction.restore_version,
                 version,
                 ok=lambda v: f"Version {version} restored as version {v}.",
             )
@@ -856,7 +867,7 @@ class ReannotateTab(pn.viewable.Viewer):
             self._say("Give the folder to export to.", "danger")
             return
         self._do(
-            self.state.export_version,
+            self.state.correction.export_version,
             folder,
             self._export_format.value,
             self._selected_version(),
@@ -887,14 +898,14 @@ class ReannotateTab(pn.viewable.Viewer):
         )
 
     def _show_retrain(self, *_: Any) -> None:
-        table = self.state.retrain_comparison
+        table = self.state.correction.retrain_comparison
         if table is None:
             return
         self._comparison.param.update(value=table, visible=True)
-        self._retrain_info.object = self.state.retrain_label
+        self._retrain_info.object = self.state.correction.retrain_label
 
     def _show_busy(self, *_: Any) -> None:
-        busy = self.state.busy
+        busy = self.state.tasks.busy
         self._find.disabled = self._retrain.disabled = busy
         self._annotate.disabled = busy or not self.state.annotators
 
@@ -903,13 +914,13 @@ class ReannotateTab(pn.viewable.Viewer):
         key = event.new.rsplit("|", 1)[0]
         state = self.state
         actions: dict[str, Callable[[], Any]] = {
-            "a": state.accept_suggestion,
-            "k": state.keep_original,
-            "j": lambda: state.next_suspect(1),
-            "n": lambda: state.next_suspect(1),
-            "p": lambda: state.next_suspect(-1),
-            "u": state.undo,
-            "r": state.redo,
+            "a": state.review.accept_suggestion,
+            "k": state.review.keep_original,
+            "j": lambda: state.review.next_suspect(1),
+            "n": lambda: state.review.next_suspect(1),
+            "p": lambda: state.review.next_suspect(-1),
+            "u": state.correction.undo,
+            "r": state.correction.redo,
             " ": self.viewer.play_selected,
         }
         if key in actions:

@@ -151,7 +151,8 @@ class TrainTab(pn.viewable.Viewer):
             self._show_corpus, ["corpus", "corpus_error", "corpus_warnings", "audio_seconds"]
         )
         state.param.watch(self._show_runs, ["runs", "active_run"])
-        state.param.watch(self._update_train_button, ["busy", "corpus"])
+        state.param.watch(self._update_train_button, ["corpus"])
+        state.tasks.param.watch(self._update_train_button, ["busy"])
         state.form.param.watch(self._update_train_button, ["config", "error"])
         self._show_corpus()
         self._show_runs()
@@ -230,8 +231,8 @@ class TrainTab(pn.viewable.Viewer):
             self._why.object = "Fix the configuration to train."
         elif state.corpus is None:
             self._why.object = "No annotated data loaded."
-        elif state.busy:
-            self._why.object = f"Busy: {state.task}."
+        elif state.tasks.busy:
+            self._why.object = f"Busy: {state.tasks.task}."
         else:
             n = len(state.corpus.annotated)
             self._why.object = f"Trains {', '.join(form.config.training.models)} on {n} files."

@@ -16,14 +16,13 @@ from typing import Any
 import pandas as pd
 import param
 
+from canapy.edits import CLASS_OPERATIONS
 from canapy.exceptions import CanapyError
 
 __all__ = ["CLASS_OPERATIONS", "TRASH_LABEL", "CorrectionState", "StoredTable", "read_store"]
 
 TRASH_LABEL = "TRASH"
 """Label offered for noise and calls that are not syllables."""
-CLASS_OPERATIONS = ("merge", "rename", "delete")
-"""Class-level edits of the Re-annotate tab (``canapy.edits`` merge/rename/delete_label)."""
 VERSION_COLUMNS = ["id", "parent", "author", "created_at", "message", "n_segments", "is_head"]
 
 
@@ -146,24 +145,12 @@ class CorrectionState(param.Parameterized):
         """The loaded corpus with the working table's segments (what training would see).
 
         Annotated files: those of the loaded version plus every file with a segment (e.g.
-        a promoted recording).
+        a promoted recording); see :meth:`canapy.corpus.Corpus.with_segments`.
         """
-        from dataclasses import replace
-
         if self.corpus is None or self._history is None:
             raise CanapyError(self.missing)
         table = self._history.current
-        files = set(self._annotated) | set(table["audio_path"])
-        audio = {str(p): p for p in self.corpus.audio_paths}
-        for f in files - set(audio):
-            audio[f] = Path(f)
-        ordered = sorted(audio.values(), key=lambda p: (p.name, str(p)))
-        return replace(
-            self.corpus,
-            segments=table,
-            audio_paths=tuple(ordered),
-            annotated=tuple(p for p in ordered if str(p) in files),
-        )
+        return self.corpus.with_segments(table, [*self._annotated, *table["audio_path"]])
 
     def segments_of(self, path: str | Path | None) -> pd.DataFrame:
         """Working segments of one file (with ``segment_id``), in time order."""
@@ -231,21 +218,10 @@ class CorrectionState(param.Parameterized):
 
     def merge_with_next(self, segment_id: str | None = None) -> None:
         """Merge a segment with the next one of its recording (keeps the first's label)."""
-        import numpy as np
-
-        from canapy.edits import merge
+        from canapy.edits import merge_with_next
 
         sid = self._segment(segment_id)
-        table = self.history.current
-        row = table[table["segment_id"] == sid]
-        if not len(row):
-            raise CanapyError(f"no segment {sid} in the working table")
-        segs = self.segments_of(row["audio_path"].iloc[0])
-        k = int(np.flatnonzero(segs["segment_id"].to_numpy() == sid)[0])
-        if k + 1 >= len(segs):
-            raise CanapyError(f"{sid} is the last segment of its recording: nothing to merge with")
-        nxt = str(segs["segment_id"].iloc[k + 1])
-        self.edit(f"merge {sid} with {nxt}", merge, [sid, nxt])
+        self.edit(f"merge {sid} with the next segment", merge_with_next, sid)
 
     def delete_segment(self, segment_id: str | None = None) -> None:
         from canapy.edits import delete
@@ -275,42 +251,20 @@ class CorrectionState(param.Parameterized):
         self.selected_segment = new[0] if new else None
         return self.selected_segment or ""
 
-    # -- class edits ---------------------------------------------------------------------
-    def class_edit(self, operation: str, labels: Sequence[str], into: str = "") -> tuple:
-        """``(edit function, args, description)`` of a class-level edit.
-
-        ``merge``: every label of ``labels`` becomes ``into``; ``rename``: the one label
-        becomes ``into``; ``delete``: the segments of the one label are removed.
-        """
-        from canapy import edits
-
-        labels = [str(x) for x in labels]
-        if operation not in CLASS_OPERATIONS:
-            raise CanapyError(f"unknown class operation {operation!r}; use {CLASS_OPERATIONS}")
-        if not labels:
-            raise CanapyError(f"choose the label(s) to {operation}")
-        if operation in ("rename", "delete") and len(labels) != 1:
-            raise CanapyError(f"{operation} works on one label at a time, got {labels}")
-        if operation == "merge":
-            return edits.merge_labels, (labels, into), f"merge {', '.join(labels)} into {into!r}"
-        if operation == "rename":
-            return edits.rename_label, (labels[0], into), f"rename {labels[0]!r} to {into!r}"
-        return edits.delete_label, (labels[0],), f"delete label {labels[0]!r}"
-
+    # -- class edits (canapy.edits.class_edit) ----------------------------------------
     def preview_class_edit(self, operation: str, labels: Sequence[str], into: str = "") -> int:
         """Number of segments the class edit would change (nothing is modified)."""
-        from canapy.edits import preview
+        from canapy.edits import class_edit
 
-        edit, args, _ = self.class_edit(operation, labels, into)
-        return preview(self.history.current, edit, *args)
+        return class_edit(operation, labels, into).preview(self.history.current)
 
     def apply_class_edit(self, operation: str, labels: Sequence[str], into: str = "") -> int:
         """Apply a class edit (undoable); return the number of segments changed."""
-        from canapy.edits import diff_tables
+        from canapy.edits import class_edit, diff_tables
 
-        edit, args, description = self.class_edit(operation, labels, into)
+        edit = class_edit(operation, labels, into)
         before = self.history.current
-        self.edit(description, edit, *args)
+        self.edit(edit.description, edit.apply)
         return len(diff_tables(before, self.history.current))
 
     # -- versions -------------------------------------------------------------------------

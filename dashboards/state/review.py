@@ -130,30 +130,12 @@ class ReviewState(param.Parameterized):
 
     def accept_suggestion(self, segment_id: str | None = None, advance: bool = True) -> None:
         """Give a suspect its suggested label (:func:`canapy.review.apply_suggestions`)."""
-        from dataclasses import replace
-
         from canapy.review import apply_suggestions
 
         row = self._suspect_row(segment_id)
-        sid, history = str(row["segment_id"]), self.correction.history
-        table = history.current
-        now = table.loc[table["segment_id"] == sid, "label"]
-        if not row["suggested"]:
-            raise CanapyError(f"{sid}: the models have no suggestion for this segment")
-        if row["suggested"] == row["syll"]:
-            raise CanapyError(
-                f"{sid}: the models agree with its label {row['syll']!r}: nothing to accept "
-                "(keep it, or relabel it by hand)"
-            )
-        if not len(now):
-            raise CanapyError(f"{sid} was removed since the review")
-        if now.iloc[0] != row["syll"]:
-            raise CanapyError(
-                f"{sid} was relabelled {now.iloc[0]!r} since the review; its suggestion "
-                f"({row['suggested']!r}) no longer applies — relabel it by hand if needed"
-            )
-        corpus = replace(self.correction.corpus, segments=table)
-        fixed = apply_suggestions(corpus, self.result.segments, segment_ids=[sid])
+        sid, table = str(row["segment_id"]), self.correction.history.current
+        corpus = self.correction.corpus.with_segments(table)
+        fixed = apply_suggestions(corpus, self.result.segments, segment_ids=[sid], strict=True)
         description = f"accept {row['suggested']!r} for {sid} (was {row['syll']!r})"
         self.correction.push(fixed.segments, description)
         if advance:

@@ -69,6 +69,8 @@ class CorrectionState(param.Parameterized):
     selected_segment = param.String(default=None, allow_None=True)
     review_path = param.String(default=None, allow_None=True, doc="The recording shown.")
     review_window = param.NumericTuple(default=None, allow_None=True, length=2)
+    show_model = param.Boolean(default=False, doc="Show the active model's annotation too.")
+    play_requests = param.Integer(default=0, doc="Bumped to play the selected segment.")
     retrain_comparison = param.DataFrame(default=None, allow_None=True)
     retrain_label = param.String(default="")
 

@@ -74,6 +74,8 @@ class TaskRunner(param.Parameterized):
     status = param.String(default="")
     error = param.String(default="", doc="Message of the last failed task or action.")
     view_status = param.String(default="", doc="Status of the viewer's background work.")
+    message = param.String(default="", doc="Feedback of the last action (see run_action).")
+    message_kind = param.Selector(default="info", objects=["info", "success", "danger"])
 
     def __init__(self, dispatch: Dispatch | None = None, **params: Any) -> None:
         super().__init__(**params)
@@ -182,18 +184,47 @@ class TaskRunner(param.Parameterized):
 
         return self._view.submit(run)
 
-    def run_action(self, action: Callable[..., Any], *args: Any, doing: str = "") -> Any:
-        """Call ``action(*args)`` from a button: errors land in :attr:`error`, not raised.
+    def run_action(
+        self,
+        action: Callable[..., Any],
+        *args: Any,
+        ok: str | Callable[[Any], str] = "",
+        inline: bool = False,
+    ) -> Any:
+        """Call ``action(*args)`` for a button or a key; never raises.
 
-        Returns the action's result, or None when it failed (a CanapyError is shown as
-        is; anything else is a bug, logged with its traceback).
+        A :class:`~canapy.exceptions.CanapyError` (the user can fix it) lands in
+        :attr:`message` with ``inline=True``, else in :attr:`error`; anything else is a
+        bug, logged with its traceback and shown in :attr:`error`. On success, ``ok``
+        (a text, or a function of the result) becomes the :attr:`message`.
+
+        Returns
+        -------
+        The action's result, or None when it failed.
+
+        Examples
+        --------
+        >>> runner = TaskRunner()
+        >>> runner.run_action(int, "x1", inline=True) is None, runner.error[:10]
+        (True, 'ValueError')
+        >>> runner.run_action(int, "12", ok=lambda n: f"got {n}"), runner.message
+        (12, 'got 12')
+        >>> runner.close()
         """
         try:
             result = action(*args)
         except Exception as exc:
-            self.error = describe_error(exc, doing or getattr(action, "__name__", "action"))
+            text = describe_error(exc, getattr(action, "__name__", "an action"))
+            if inline and isinstance(exc, CanapyError):
+                self.param.update(message=text, message_kind="danger")
+            else:
+                self.error = text
             return None
-        self.error = ""
+        text = ok(result) if callable(ok) else ok
+        if text:
+            self.param.update(message=text, message_kind="success")
+        elif self.message_kind == "danger":
+            self.message = ""
         return result
 
     def wait(self, timeout: float | None = None) -> None:

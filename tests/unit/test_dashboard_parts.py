@@ -95,9 +95,14 @@ def test_task_runner_refuses_a_second_task_while_busy():
 
 def test_run_action_shows_user_errors_and_bugs():
     runner = TaskRunner()
-    assert runner.run_action(lambda x: x + 1, 1) == 2 and runner.error == ""
+    assert runner.run_action(lambda x: x + 1, 1, ok="done") == 2 and runner.error == ""
+    assert runner.message == "done" and runner.message_kind == "success"
     assert runner.run_action(_raise(CanapyError("select a segment first"))) is None
     assert runner.error == "select a segment first"
+    runner.error = ""
+    assert runner.run_action(_raise(CanapyError("no suspect")), inline=True) is None
+    assert runner.message == "no suspect" and runner.message_kind == "danger"
+    assert runner.error == ""
     assert runner.run_action(_raise(ZeroDivisionError("boom"))) is None
     assert runner.error == "ZeroDivisionError: boom"
     assert describe_error(AnnotationError("bad row 3")) == "bad row 3"

@@ -75,8 +75,9 @@ class RecordingsPanel(pn.viewable.Viewer):
 
     def _show_files(self, *_: Any) -> None:
         state = self.state
-        ready = state.corpus is not None and state.correction.is_ready
-        frame = files_table(state.correction.working_corpus() if ready else None)
+        if state.corpus is None or not state.correction.is_ready:
+            return  # columns come with the first table: Tabulator aligns them by type then
+        frame = files_table(state.correction.working_corpus())
         if not frame.equals(self._files.value):
             self._files.value = frame
         self._show_current()

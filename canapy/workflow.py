@@ -6,7 +6,6 @@ objects; none prints, none imports the dashboard.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -22,34 +21,41 @@ from canapy.annotator import MODEL_KINDS, Annotator
 from canapy.audio import audio_info
 from canapy.config import Config, config_to_dict, save_config
 from canapy.corpus import Corpus, corpus_fingerprint, write_annotation
-from canapy.exceptions import CanapyError, ModelError
+from canapy.exceptions import CanapyError
 from canapy.features import FeatureExtractor
 from canapy.io_utils import atomic_write_json
 from canapy.labels import frame_targets, make_classes
 from canapy.metrics import EvaluationResult, evaluate_segments
 from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
-from canapy.persistence import load_model, save_model
+from canapy.persistence import save_model
 from canapy.progress import ProgressFn, no_progress, scaled
+from canapy.runs import (
+    RUN_FILE,
+    VALIDATION_FILE,
+    heldout_description,
+    load_annotators,
+    read_run,
+    read_validation,
+    scoring_plan,
+)
 
 __all__ = [
     "FeatureSequence",
     "ProgressFn",
+    "RunEvaluation",
     "TrainResult",
     "adapt_to_corpus",
     "annotate_files",
     "default_cache_dir",
     "evaluate_run",
+    "evaluate_saved_run",
     "fit_annotators",
-    "load_annotators",
     "predict_files",
-    "read_validation",
     "resolve_sample_rate",
     "train",
 ]
 
 logger = logging.getLogger(__name__)
-
-RUN_FILE = "run.json"
 
 
 def default_cache_dir() -> Path:
@@ -379,62 +385,10 @@ def train(
     )
     if validation:  # the full held-out results (per class, confusion, per file)
         atomic_write_json(
-            run_dir / "validation.json", {k: v.to_dict() for k, v in validation.items()}
+            run_dir / VALIDATION_FILE, {k: v.to_dict() for k, v in validation.items()}
         )
     progress(1.0, f"saved to {run_dir}")
     return TrainResult(run_dir, annotators, validation, [str(p) for p in val_paths], seconds)
-
-
-def read_run(run_dir: str | Path) -> dict:
-    """The ``run.json`` of a run folder (ModelError if it is not one)."""
-    path = Path(run_dir) / RUN_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(
-            f"{run_dir}: not a Canapy run folder (no {RUN_FILE}); create one with `canapy train`"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{path}: corrupt run file: {exc}") from None
-
-
-def read_validation(run_dir: str | Path) -> dict[str, EvaluationResult]:
-    """The full held-out results saved by :func:`train` (empty if the run has none)."""
-    from canapy.metrics import evaluation_from_dict
-
-    path = Path(run_dir) / "validation.json"
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {kind: evaluation_from_dict(res) for kind, res in data.items()}
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"{path}: corrupt held-out results: {exc}") from None
-
-
-def load_annotators(
-    run_dir: str | Path, kinds: Sequence[str] | None = None
-) -> dict[str, Annotator]:
-    """Load the annotators of a run folder (all, or ``kinds``), verifying their hashes."""
-    run = read_run(run_dir)
-    wanted = list(kinds) if kinds else run["models"]
-    out = {}
-    for kind in wanted:
-        if kind not in run["models"]:
-            raise ModelError(
-                f"{run_dir}: no {kind!r} model in this run (available: {', '.join(run['models'])})"
-            )
-        obj, _ = load_model(Path(run_dir) / kind)
-        if not isinstance(obj, Annotator):
-            raise ModelError(f"{Path(run_dir) / kind}: not a Canapy annotator")
-        out[kind] = obj
-    return out
-
-
-def load_default_annotator(run_dir: str | Path, kind: str | None = None) -> Annotator:
-    """The run's default annotator, or the one named ``kind``."""
-    kind = kind or read_run(run_dir)["default_model"]
-    return load_annotators(run_dir, [kind])[kind]
 
 
 def annotate_files(
@@ -464,3 +418,57 @@ def evaluate_run(
     """Metrics of a run's models on every annotated file of ``corpus``."""
     annotators = load_annotators(run_dir, kinds)
     return evaluate_annotators(annotators, corpus, list(corpus.annotated), cache_dir, progress)
+
+
+@dataclass(frozen=True)
+class RunEvaluation:
+    """A run's models and their scores, as :func:`evaluate_saved_run` found them.
+
+    ``results`` maps each model kind to its :class:`~canapy.metrics.EvaluationResult` on
+    ``paths``; ``kind`` says what those files are: ``"heldout"`` (held out during
+    training: the honest scores), ``"rescored"`` (the run's validation files scored again
+    by the saved models, which were retrained on them: optimistic) or ``"training"``
+    (nothing was held out: every annotated file, optimistic); ``description`` says it in
+    a sentence for the user.
+    """
+
+    run_dir: Path
+    annotators: dict[str, Annotator]
+    results: dict[str, EvaluationResult]
+    paths: tuple[str, ...]
+    kind: str
+    description: str
+
+
+def evaluate_saved_run(
+    run_dir: str | Path,
+    corpus: Corpus,
+    cache_dir: Path | None = None,
+    progress: ProgressFn = no_progress,
+) -> RunEvaluation:
+    """Load a saved run's models and their best available scores on ``corpus``.
+
+    The held-out results saved by :func:`train` when they cover every model (nothing is
+    recomputed); otherwise the models are scored on the files chosen by
+    :func:`canapy.runs.scoring_plan` (the run's validation files still in ``corpus``, or
+    every annotated file).
+    """
+    progress(0.0, f"loading the models of {Path(run_dir).name}")
+    annotators = load_annotators(run_dir)
+    run = read_run(run_dir)
+    saved = read_validation(run_dir)
+    if saved and set(saved) >= set(annotators):
+        files = tuple(str(p) for p in run.validation_files)
+        return RunEvaluation(
+            Path(run_dir), annotators, saved, files, "heldout", heldout_description(files)
+        )
+    plan = scoring_plan(run, list(corpus.annotated))
+    results = evaluate_annotators(annotators, corpus, list(plan.paths), cache_dir, progress)
+    return RunEvaluation(
+        Path(run_dir),
+        annotators,
+        results,
+        tuple(str(p) for p in plan.paths),
+        plan.kind,
+        plan.description,
+    )

@@ -16,6 +16,7 @@ from .evaluate_tab import EvaluateTab
 from .reannotate_tab import ReannotateTab
 from .state import AppState, Dispatch
 from .train_tab import TrainTab
+from .widgets import alert
 
 __all__ = ["TABS", "CanapyApp", "create_app", "session_dispatch"]
 
@@ -127,13 +128,7 @@ class CanapyApp(pn.viewable.Viewer):
             css_classes=["canapy-cancel"],
         )
         self._cancel.on_click(lambda _: self.state.cancel())
-        self._error = pn.pane.Alert(
-            "",
-            alert_type="danger",
-            visible=False,
-            css_classes=["canapy-error"],
-            sizing_mode="stretch_width",
-        )
+        self._error = alert("canapy-error")
         header = pn.Row(
             pn.pane.Markdown("## Canapy", margin=(0, 20, 0, 10)),
             self._progress,
@@ -145,14 +140,14 @@ class CanapyApp(pn.viewable.Viewer):
         self._panel = pn.Column(
             header, self._error, self.tabs, sizing_mode="stretch_width", css_classes=["canapy-app"]
         )
-        self.state.param.watch(self._show_status, ["busy", "progress", "status", "error"])
+        self.state.tasks.param.watch(self._show_status, ["busy", "progress", "status", "error"])
         self._show_status()
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._panel
 
     def _show_status(self, *_: Any) -> None:
-        state = self.state
+        state = self.state.tasks
         self._progress.value = round(100 * state.progress)
         self._progress.active = state.busy and state.progress == 0
         self._cancel.visible = state.busy

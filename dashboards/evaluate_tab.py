@@ -15,23 +15,11 @@ from canapy.annotator import MODEL_KINDS
 from .plots import confusion_heatmap
 from .state import METRIC_COLUMNS, AppState, metrics_frame
 from .viewer import SpectrogramViewer
+from .widgets import fit_table, table
 
 __all__ = ["EvaluateTab"]
 
 _PER_FILE = ["file", "n_ref", "n_hyp", "edit_distance", "ser", "frame_accuracy", "onset_f1"]
-
-
-def _table(css: str, **kw: Any) -> pn.widgets.Tabulator:
-    kw.setdefault("sizing_mode", "stretch_width")
-    return pn.widgets.Tabulator(
-        pd.DataFrame(), show_index=False, disabled=True, css_classes=[css], **kw
-    )
-
-
-def _show_table(table: pn.widgets.Tabulator, df: pd.DataFrame, max_rows: int = 10) -> None:
-    """Set a table's data and fit its height to at most ``max_rows`` rows."""
-    table.value = df
-    table.height = 42 + 30 * max(1, min(len(df), max_rows))
 
 
 class EvaluateTab(pn.viewable.Viewer):
@@ -44,7 +32,7 @@ class EvaluateTab(pn.viewable.Viewer):
         state = self.state
         self._header = pn.pane.Markdown("", css_classes=["canapy-eval-header"])
         self._source = pn.pane.Alert("", alert_type="info", css_classes=["canapy-eval-source"])
-        self._metrics = _table("canapy-eval-metrics", height=130, selectable=1)
+        self._metrics = table("canapy-eval-metrics", height=130, selectable=1)
         self._metrics.param.watch(self._on_metrics_row, ["selection"])
         self._model = pn.widgets.RadioButtonGroup(
             name="Model",
@@ -62,14 +50,14 @@ class EvaluateTab(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["canapy-confusion"],
         )
-        self._per_class = _table("canapy-per-class", height=300)
-        self._per_file = _table("canapy-per-file", height=260, selectable=1)
+        self._per_class = table("canapy-per-class", height=300)
+        self._per_file = table("canapy-per-file", height=260, selectable=1)
         self._per_file.param.watch(self._on_file_row, ["selection"])
         self._cell = pn.pane.Markdown(
             "Click a cell of the matrix to list the files where that confusion happens.",
             css_classes=["canapy-cell-info"],
         )
-        self._cell_files = _table("canapy-cell-files", height=200, selectable=1)
+        self._cell_files = table("canapy-cell-files", height=200, selectable=1)
         self._cell_files.param.watch(self._on_cell_file_row, ["selection"])
         self._heldout = pn.Column(sizing_mode="stretch_width")
         self._viewer_status = pn.pane.Markdown("", css_classes=["canapy-viewer-status"])
@@ -116,7 +104,7 @@ class EvaluateTab(pn.viewable.Viewer):
         state.param.watch(self._show_model, ["eval_model"])
         state.param.watch(self._show_cell, ["confusion_cell", "confusion_files"])
         state.param.watch(self._show_focus, ["focus_path", "focus_window", "predictions"])
-        state.param.watch(self._show_view_status, ["view_status"])
+        state.tasks.param.watch(self._show_view_status, ["view_status"])
         self._show_run()
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -134,8 +122,8 @@ class EvaluateTab(pn.viewable.Viewer):
         self._header.object = f"### Run {run}\n`{state.active_run}` — scored on {n} file(s)"
         self._source.object = state.evaluation_label
         self._source.alert_type = "warning" if "optimistic" in state.evaluation_label else "info"
-        table = metrics_frame(state.evaluation)
-        _show_table(self._metrics, table.round(4))
+        metrics = metrics_frame(state.evaluation)
+        fit_table(self._metrics, metrics.round(4))
         kinds = [k for k in MODEL_KINDS if k in state.evaluation] + [
             k for k in state.evaluation if k not in MODEL_KINDS
         ]
@@ -155,14 +143,7 @@ class EvaluateTab(pn.viewable.Viewer):
         ]
         self._heldout.objects = [
             pn.pane.Markdown("#### Held-out scores measured during training (run.json)"),
-            pn.widgets.Tabulator(
-                pd.DataFrame(rows).round(4),
-                show_index=False,
-                disabled=True,
-                height=130,
-                sizing_mode="stretch_width",
-                css_classes=["canapy-heldout"],
-            ),
+            table("canapy-heldout", pd.DataFrame(rows).round(4), height=130),
         ]
 
     # -- one model -------------------------------------------------------------------------
@@ -191,20 +172,17 @@ class EvaluateTab(pn.viewable.Viewer):
         self._tap = tap
         self._heatmap.object = heat
         per_class = result.per_class.reset_index().round(4)
-        _show_table(self._per_class, per_class, 12)
+        fit_table(self._per_class, per_class, 12)
         per_file = result.per_file.copy()
         per_file.insert(0, "file", [Path(p).name for p in per_file["audio_path"]])
         self._per_file_paths = list(per_file["audio_path"])
-        _show_table(self._per_file, per_file[_PER_FILE].round(4), 12)
+        fit_table(self._per_file, per_file[_PER_FILE].round(4), 12)
         self._per_file.selection = []
 
     def _on_cell(self, x: Any = None, y: Any = None) -> None:
         if x is None or y is None:
             return
-        try:
-            self.state.select_confusion(str(y), str(x))
-        except Exception as exc:
-            self.state.error = str(exc)
+        self.state.tasks.run_action(self.state.select_confusion, str(y), str(x))
 
     def _show_cell(self, *_: Any) -> None:
         state = self.state
@@ -212,7 +190,7 @@ class EvaluateTab(pn.viewable.Viewer):
             self._cell.object = (
                 "Click a cell of the matrix to list the files where that confusion happens."
             )
-            _show_table(self._cell_files, pd.DataFrame(), 1)
+            fit_table(self._cell_files, pd.DataFrame(), 1)
             return
         true, pred = state.confusion_cell
         files = state.confusion_files
@@ -226,7 +204,7 @@ class EvaluateTab(pn.viewable.Viewer):
         shown = files.assign(file=[Path(p).name for p in files["audio_path"]])
         self._cell_paths = list(files["audio_path"])
         self._cell_firsts = list(files["first_s"])
-        _show_table(self._cell_files, shown[["file", "frames", "seconds", "first_s"]].round(3), 8)
+        fit_table(self._cell_files, shown[["file", "frames", "seconds", "first_s"]].round(3), 8)
 
     def _on_file_row(self, event: param.parameterized.Event) -> None:
         if event.new and event.new[0] < len(getattr(self, "_per_file_paths", [])):
@@ -249,4 +227,6 @@ class EvaluateTab(pn.viewable.Viewer):
         self.viewer.param.update(path=path, tracks=tracks, window=state.focus_window)
 
     def _show_view_status(self, *_: Any) -> None:
-        self._viewer_status.object = f"*{self.state.view_status}*" if self.state.view_status else ""
+        self._viewer_status.object = (
+            f"*{self.state.tasks.view_status}*" if self.state.tasks.view_status else ""
+        )

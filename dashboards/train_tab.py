@@ -10,6 +10,7 @@ import param
 
 from .plots import label_bars
 from .state import CONFIG_FIELDS, RUN_COLUMNS, AppState, ConfigForm
+from .widgets import button, card, table
 
 __all__ = ["TrainTab", "config_widgets"]
 
@@ -76,26 +77,18 @@ class TrainTab(pn.viewable.Viewer):
         self._charts = pn.pane.HoloViews(
             linked_axes=False, object=None, sizing_mode="stretch_width", min_height=260
         )
-        self._label_table = pn.widgets.Tabulator(
-            pd.DataFrame(),
-            show_index=False,
-            disabled=True,
-            height=200,
-            width=440,
-            css_classes=["canapy-label-table"],
-        )
+        self._label_table = table("canapy-label-table", height=200, width=440, sizing_mode="fixed")
 
         widgets = config_widgets(state.form)
         self._config_error = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=["canapy-config-error"]
         )
-        self._train = pn.widgets.Button(
-            name="Train", button_type="primary", width=140, css_classes=["canapy-train-button"]
-        )
+        self._train = button("Train", "canapy-train-button", button_type="primary", width=140)
         self._train.on_click(self._on_train)
         self._why = pn.pane.Markdown("", css_classes=["canapy-train-hint"], margin=(0, 10))
         grid = pn.GridBox(*[widgets[n] for n in widgets if n != "training_models"], ncols=4)
-        config = pn.Card(
+        config = card(
+            "Configuration",
             pn.pane.Markdown(
                 "Values are checked by `canapy.config` as you type; an invalid one disables "
                 "Train. A smaller reservoir trains faster (100 units: seconds on the example)."
@@ -104,24 +97,18 @@ class TrainTab(pn.viewable.Viewer):
             widgets["training_models"],
             self._config_error,
             pn.Row(self._train, self._why),
-            title="Configuration",
-            collapsible=False,
-            sizing_mode="stretch_width",
-            css_classes=["canapy-config"],
+            css="canapy-config",
         )
 
-        self._runs = pn.widgets.Tabulator(
+        self._runs = table(
+            "canapy-runs",
             self._runs_frame(),  # typed columns from the start: numbers keep their decimals
-            show_index=False,
-            disabled=True,
             selectable=1,
             height=72,
-            sizing_mode="stretch_width",
-            css_classes=["canapy-runs"],
             layout="fit_data_table",
         )
         self._runs.param.watch(self._on_run_selected, ["selection"])
-        refresh = pn.widgets.Button(name="Refresh", width=90, css_classes=["canapy-runs-refresh"])
+        refresh = button("Refresh", "canapy-runs-refresh", width=90)
         refresh.on_click(lambda _: state.refresh_runs())
         self._active = pn.pane.Markdown("", css_classes=["canapy-active-run"], margin=(0, 10))
 
@@ -151,7 +138,8 @@ class TrainTab(pn.viewable.Viewer):
             self._show_corpus, ["corpus", "corpus_error", "corpus_warnings", "audio_seconds"]
         )
         state.param.watch(self._show_runs, ["runs", "active_run"])
-        state.param.watch(self._update_train_button, ["busy", "corpus"])
+        state.param.watch(self._update_train_button, ["corpus"])
+        state.tasks.param.watch(self._update_train_button, ["busy"])
         state.form.param.watch(self._update_train_button, ["config", "error"])
         self._show_corpus()
         self._show_runs()
@@ -230,17 +218,14 @@ class TrainTab(pn.viewable.Viewer):
             self._why.object = "Fix the configuration to train."
         elif state.corpus is None:
             self._why.object = "No annotated data loaded."
-        elif state.busy:
-            self._why.object = f"Busy: {state.task}."
+        elif state.tasks.busy:
+            self._why.object = f"Busy: {state.tasks.task}."
         else:
             n = len(state.corpus.annotated)
             self._why.object = f"Trains {', '.join(form.config.training.models)} on {n} files."
 
     def _on_train(self, _: Any) -> None:
-        try:
-            self.state.train()
-        except Exception as exc:  # a CanapyError explains what to fix
-            self.state.error = str(exc)
+        self.state.tasks.run_action(self.state.train)
 
     # -- runs ----------------------------------------------------------------------------------
     def _runs_frame(self) -> pd.DataFrame:
@@ -270,7 +255,4 @@ class TrainTab(pn.viewable.Viewer):
         path = runs["path"].iloc[event.new[0]]
         if path == self.state.active_run:
             return
-        try:
-            self.state.select_run(path)
-        except Exception as exc:
-            self.state.error = str(exc)
+        self.state.tasks.run_action(self.state.select_run, path)

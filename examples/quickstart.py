@@ -11,8 +11,9 @@ from pathlib import Path
 
 from canapy.config import config_from_dict
 from canapy.corpus import load_corpus
+from canapy.runs import load_default_annotator
 from canapy.synthetic import make_example_corpus
-from canapy.workflow import annotate_files, load_default_annotator, train
+from canapy.workflow import annotate_files, train
 
 
 def main(work: Path) -> None:

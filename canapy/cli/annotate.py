@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from canapy.cli.common import MODEL_CHOICES, add_cache_args, cache_dir, run_folder, warn
+from canapy.cli.common import MODEL_CHOICES, add_cache_args, cache_dir, warn
 from canapy.exceptions import CanapyError
 
 __all__ = ["add_parser", "run"]
@@ -52,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
     """Annotate every audio file and write one annotation file each."""
     from canapy.audio import load_audio
     from canapy.progress import terminal_progress
+    from canapy.runs import load_default_annotator
     from canapy.workflow import annotate_files
 
-    annotator = run_folder().load_default_annotator(args.run_dir, args.model)
+    annotator = load_default_annotator(args.run_dir, args.model)
     good = []
     for path in audio_files(Path(args.audio_dir)):
         try:

@@ -11,7 +11,6 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from canapy.exceptions import CanapyError
@@ -35,24 +34,12 @@ __all__ = [
     "print_metrics",
     "print_table",
     "run_command",
-    "run_folder",
     "version_number",
     "warn",
 ]
 
 MODEL_CHOICES = ("syntactic", "nonsyntactic", "ensemble")
 """The models of a run, as accepted by ``--model``."""
-
-
-def run_folder() -> ModuleType:
-    """The module holding the run-folder helpers, imported lazily.
-
-    ``read_run``, ``read_validation``, ``load_annotators`` and ``load_default_annotator``
-    are reached through this function only, so moving them is a one-line change here.
-    """
-    from canapy import workflow
-
-    return workflow
 
 
 class _FormatNames:

@@ -113,9 +113,9 @@ def test_per_file_row_and_confusion_cell_open_the_viewer(app):
 
 def test_reannotate_tab_shows_the_selected_recording(app):
     review = app.components["Re-annotate"]
-    table = review._files.value
+    table = review.recordings._files.value
     assert len(table) == 6 and table["annotated"].sum() == 5
-    review._files.selection = [2]
+    review.recordings._files.selection = [2]
     assert review.viewer.path == table["audio_path"].iloc[2]
     assert list(review.viewer.tracks) == ["reference"]
     assert len(review.viewer.tracks["reference"]) == table["segments"].iloc[2]

@@ -80,7 +80,7 @@ def test_two_states_share_nothing(corpus_dir, cache_dir, tmp_path):
     a.form.reservoir_units = 123
     a.form.preset = "canary"
     assert b.form.reservoir_units == 600 and b.form.preset == "default"
-    assert a.form is not b.form and a._work is not b._work
+    assert a.form is not b.form and a.tasks._work is not b.tasks._work
     a.close()
     b.close()
 
@@ -90,8 +90,12 @@ def test_load_corpus_summarises_the_data(corpus_dir, cache_dir, tmp_path):
     assert state.corpus is not None and state.corpus_error == ""
     assert len(state.corpus.annotated) == 6 and len(state.corpus.audio_paths) == 7
     assert state.audio_seconds > 6  # every synthetic song lasts more than a second
-    assert state.review_path == str(state.corpus.audio_paths[0])
-    assert state.status == "corpus loaded" and not state.busy and state.progress == 1.0
+    assert state.correction.review_path == str(state.corpus.audio_paths[0])
+    assert (
+        state.tasks.status == "corpus loaded"
+        and not state.tasks.busy
+        and state.tasks.progress == 1.0
+    )
     assert state.can_train
     state.close()
 
@@ -136,7 +140,7 @@ def test_training_activates_the_run_with_held_out_results(trained):
     assert res.frame_accuracy > 0.8  # learnable synthetic songs
     assert len(state.runs) == 1 and state.runs["path"].iloc[0] == state.active_run
     assert state.runs["units"].iloc[0] == 30
-    assert state.status.startswith("trained ")
+    assert state.tasks.status.startswith("trained ")
 
 
 def test_training_focuses_the_worst_file_with_every_model(trained):
@@ -228,7 +232,7 @@ def test_cancel_stops_training_and_leaves_no_run_folder(corpus_dir, cache_dir, t
     with pytest.raises((Cancelled, CancelledError)):
         future.result()
     state.wait()
-    assert not state.busy and state.status == "training cancelled"
+    assert not state.tasks.busy and state.tasks.status == "training cancelled"
     assert state.active_run is None
     assert list((tmp_path / "runs").iterdir()) == []
     state.close()
@@ -239,10 +243,10 @@ def test_results_are_applied_only_through_dispatch(corpus_dir, cache_dir):
     queued = []
     state = AppState(corpus_dir, cache_dir=cache_dir, dispatch=queued.append)
     state.load_corpus().result()
-    assert state.corpus is None and state.busy  # nothing applied yet
+    assert state.corpus is None and state.tasks.busy  # nothing applied yet
     for fn in queued:
         fn()
-    assert state.corpus is not None and not state.busy
+    assert state.corpus is not None and not state.tasks.busy
     state.close()
 
 

@@ -1,0 +1,51 @@
+"""The per-session state of the dashboard, in parts (no widgets, unit-testable).
+
+- :class:`~.session.AppState`: data, runs, evaluation focus; holds the parts below.
+- :class:`~.tasks.TaskRunner` (``state.tasks``): background work, progress, cancel.
+- :class:`~.form.ConfigForm` (``state.form``): the editable config.
+- :class:`~.correction.CorrectionState` (``state.correction``): the working table, its
+  undo history, saved versions, the retrain comparison.
+- :class:`~.review.ReviewState` (``state.review``): suspects and unlabelled recordings.
+"""
+
+from canapy.runs import OPTIMISTIC, RUN_COLUMNS, new_run_dir, runs_table
+
+from .correction import CLASS_OPERATIONS, TRASH_LABEL, CorrectionState, StoredTable
+from .form import CONFIG_FIELDS, ConfigForm
+from .review import ReviewState
+from .session import AppState, LoadedCorpus
+from .tables import (
+    METRIC_COLUMNS,
+    SUSPECT_SHOWN,
+    compare_summaries,
+    metrics_frame,
+    rank_by_confidence,
+    suspect_status,
+)
+from .tasks import Cancelled, Dispatch, TaskRunner, describe_error
+
+__all__ = [
+    "CLASS_OPERATIONS",
+    "CONFIG_FIELDS",
+    "METRIC_COLUMNS",
+    "OPTIMISTIC",
+    "RUN_COLUMNS",
+    "SUSPECT_SHOWN",
+    "TRASH_LABEL",
+    "AppState",
+    "Cancelled",
+    "ConfigForm",
+    "CorrectionState",
+    "Dispatch",
+    "LoadedCorpus",
+    "ReviewState",
+    "StoredTable",
+    "TaskRunner",
+    "compare_summaries",
+    "describe_error",
+    "metrics_frame",
+    "new_run_dir",
+    "rank_by_confidence",
+    "runs_table",
+    "suspect_status",
+]

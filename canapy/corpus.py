@@ -43,6 +43,7 @@ import pandas as pd
 from canapy.audio import AUDIO_EXTENSIONS, audio_info
 from canapy.exceptions import AnnotationError, AudioError, CanapyError
 from canapy.io_utils import atomic_open
+from canapy.segments import SEGMENT_COLUMNS, empty_segments, segment_table, validate_segments
 
 __all__ = [
     "MARRON1CSV",
@@ -58,7 +59,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MARRON1CSV = "marron1csv"
-SEGMENT_COLUMNS = ["segment_id", "audio_path", "onset_s", "offset_s", "label"]
 _MARRON_COLUMNS = ["wave", "start", "end", "syll"]
 _OVERSHOOT_S = 0.010
 """A segment may end this much past the end of its audio; it is then clipped."""
@@ -525,26 +525,6 @@ def _check_duration(
     return np.minimum(offsets, duration)
 
 
-def _segment_table(
-    audio: Path, onsets: np.ndarray, offsets: np.ndarray, labels: list[str]
-) -> pd.DataFrame:
-    ids = [f"{audio.name}#{k:04d}" for k in range(len(onsets))]
-    return pd.DataFrame(
-        {
-            "segment_id": pd.Series(ids, dtype=object),
-            "audio_path": pd.Series([str(audio)] * len(onsets), dtype=object),
-            "onset_s": onsets.astype(float),
-            "offset_s": offsets.astype(float),
-            "label": pd.Series(labels, dtype=object),
-        },
-        columns=SEGMENT_COLUMNS,
-    )
-
-
-def _empty_segments() -> pd.DataFrame:
-    return _segment_table(Path("x"), np.zeros(0), np.zeros(0), [])
-
-
 # --------------------------------------------------------------------------------------
 # Corpus
 # --------------------------------------------------------------------------------------
@@ -598,6 +578,55 @@ class Corpus:
             segments=self.segments[mask.to_numpy()].reset_index(drop=True),
             audio_paths=tuple(p for p in self.audio_paths if p in keep),
             annotated=tuple(p for p in self.annotated if p in keep),
+        )
+
+    def with_segments(
+        self, segments: pd.DataFrame, annotated: Iterable[str | Path] | None = None
+    ) -> Corpus:
+        """A new corpus with another segment table (e.g. an edited or stored version).
+
+        Parameters
+        ----------
+        segments : DataFrame
+            A segment table (:data:`SEGMENT_COLUMNS`); validated and normalised
+            (:func:`canapy.segments.validate_segments`).
+        annotated : iterable of str or Path, optional
+            The annotated audio files. Default: those of this corpus plus every file
+            that has a segment (e.g. a newly proofread recording).
+
+        Returns
+        -------
+        Corpus
+            Its audio files are this corpus' plus those named in ``segments`` and
+            ``annotated``; paths sorted by file name, then full path.
+
+        Raises
+        ------
+        AnnotationError
+            If ``segments`` is not a valid segment table.
+
+        Examples
+        --------
+        >>> corpus = Corpus(segments=empty_segments(), audio_paths=(Path("/d/b.wav"),))
+        >>> table = segment_table(Path("/d/a.wav"), np.array([0.1]), np.array([0.2]), ["A"])
+        >>> new = corpus.with_segments(table)
+        >>> [p.name for p in new.audio_paths], [p.name for p in new.annotated]
+        (['a.wav', 'b.wav'], ['a.wav'])
+        """
+        table = validate_segments(segments)
+        if annotated is None:
+            files = {str(p) for p in self.annotated} | set(table["audio_path"])
+        else:
+            files = {str(p) for p in annotated}
+        audio = {str(p): p for p in self.audio_paths}
+        for f in sorted((files | set(table["audio_path"])) - set(audio)):
+            audio[f] = Path(f)
+        ordered = sorted(audio.values(), key=lambda p: (p.name, str(p)))
+        return replace(
+            self,
+            segments=table,
+            audio_paths=tuple(ordered),
+            annotated=tuple(p for p in ordered if str(p) in files),
         )
 
     def segments_of(self, path: str | Path) -> pd.DataFrame:
@@ -740,7 +769,7 @@ def load_corpus(
             owner[audio] = path
     annotated = tuple(sorted(tables, key=lambda p: (p.name, str(p))))
     frames = [tables[p] for p in annotated if len(tables[p])]
-    segments = pd.concat(frames, ignore_index=True) if frames else _empty_segments()
+    segments = pd.concat(frames, ignore_index=True) if frames else empty_segments()
     logger.info(
         "loaded %d segments of %d annotated files (%d audio files) from %s",
         len(segments),
@@ -772,7 +801,7 @@ def _validate_file(
             )
         if exists:
             offsets = _check_duration(onsets, offsets, rows, raw, audio, root)
-        out[audio] = _segment_table(audio, onsets, offsets, labels)
+        out[audio] = segment_table(audio, onsets, offsets, labels)
     return out
 
 

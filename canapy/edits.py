@@ -30,27 +30,36 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from canapy.corpus import SEGMENT_COLUMNS
 from canapy.exceptions import AnnotationError
+from canapy.segments import (
+    SEGMENT_COLUMNS,
+    TIME_EPS,
+    describe_segment,
+    normalise_segments,
+    validate_segments,
+)
 
 __all__ = [
+    "CLASS_OPERATIONS",
     "DIFF_COLUMNS",
+    "ClassEdit",
     "EditHistory",
     "add",
     "add_segments",
+    "class_edit",
     "delete",
     "delete_label",
     "diff_tables",
     "merge",
     "merge_labels",
+    "merge_with_next",
     "move",
     "normalise_segments",
     "preview",
@@ -71,96 +80,7 @@ DIFF_COLUMNS = [
     "new_onset_s",
     "new_offset_s",
 ]
-_TIME_EPS = 1e-9
-"""Slack for floating-point rounding when comparing times."""
 _ID_NUMBER = re.compile(r"#(\d+)$")
-
-
-# --------------------------------------------------------------------------------------
-# validation
-# --------------------------------------------------------------------------------------
-def normalise_segments(segments: pd.DataFrame) -> pd.DataFrame:
-    """A copy with the segment columns only, string labels, sorted by file name and onset.
-
-    Raises
-    ------
-    AnnotationError
-        If a column is missing.
-    """
-    missing = [c for c in SEGMENT_COLUMNS if c not in segments.columns]
-    if missing:
-        raise AnnotationError(
-            f"segment table lacks column(s) {missing}; it needs {SEGMENT_COLUMNS}"
-        )
-    out = pd.DataFrame(
-        {
-            "segment_id": segments["segment_id"].astype(str).to_numpy(dtype=object),
-            "audio_path": segments["audio_path"].astype(str).to_numpy(dtype=object),
-            "onset_s": segments["onset_s"].to_numpy(dtype=float),
-            "offset_s": segments["offset_s"].to_numpy(dtype=float),
-            "label": segments["label"].astype(str).str.strip().to_numpy(dtype=object),
-        },
-        columns=SEGMENT_COLUMNS,
-    )
-    names = out["audio_path"].map(lambda s: Path(s).name)
-    order = np.lexsort(
-        (out["offset_s"].to_numpy(), out["onset_s"].to_numpy(), out["audio_path"], names)
-    )
-    return out.iloc[order].reset_index(drop=True)
-
-
-def _describe(row: Any) -> str:
-    return (
-        f"segment {row.segment_id} ({row.label!r}, {row.onset_s:.6g}-{row.offset_s:.6g} s "
-        f"in {Path(row.audio_path).name})"
-    )
-
-
-def validate_segments(segments: pd.DataFrame) -> pd.DataFrame:
-    """Check a segment table; return it normalised (see :func:`normalise_segments`).
-
-    Raises
-    ------
-    AnnotationError
-        On a duplicate segment id, a non-finite or negative time, an empty label, a
-        segment whose end is not after its start, or two overlapping segments of a file.
-        The message names the segment(s) and the fix.
-
-    Examples
-    --------
-    >>> bad = pd.DataFrame({"segment_id": ["x#0"], "audio_path": ["x.wav"],
-    ...                     "onset_s": [0.3], "offset_s": [0.2], "label": ["A"]})
-    >>> validate_segments(bad)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    canapy.exceptions.AnnotationError: segment x#0 ('A', 0.3-0.2 s in x.wav): end is not ...
-    """
-    seg = normalise_segments(segments)
-    dup = seg["segment_id"].duplicated(keep=False)
-    if dup.any():
-        ids = sorted(set(seg.loc[dup, "segment_id"]))
-        raise AnnotationError(f"duplicate segment id(s) {ids[:5]}: every segment needs its own id")
-    on, off = seg["onset_s"].to_numpy(), seg["offset_s"].to_numpy()
-    problems = [
-        (~(np.isfinite(on) & np.isfinite(off)), "start or end is not a number"),
-        ((on < 0) | (off < 0), "negative time"),
-        (off <= on, "end is not after start; give it a positive length or delete it"),
-        (seg["label"].str.len().to_numpy() == 0, "empty label"),
-    ]
-    for mask, what in problems:
-        if mask.any():
-            row = next(seg[mask].itertuples(index=False))
-            raise AnnotationError(f"{_describe(row)}: {what}")
-    same_file = seg["audio_path"].to_numpy()[1:] == seg["audio_path"].to_numpy()[:-1]
-    overlap = same_file & (off[:-1] > on[1:] + _TIME_EPS)
-    if overlap.any():
-        k = int(np.flatnonzero(overlap)[0])
-        first, second = seg.iloc[k], seg.iloc[k + 1]
-        raise AnnotationError(
-            f"{_describe(second)} overlaps {_describe(first)}; "
-            "move a boundary so that one ends before the other starts"
-        )
-    return seg
 
 
 # --------------------------------------------------------------------------------------
@@ -213,9 +133,10 @@ def split(segments: pd.DataFrame, segment_id: str, t: float) -> pd.DataFrame:
     """Cut a segment in two at time ``t``; the second half gets a new id, same label."""
     out = normalise_segments(segments)
     row = out[_rows_of(out, [segment_id])].iloc[0]
-    if not row.onset_s + _TIME_EPS < t < row.offset_s - _TIME_EPS:
+    if not row.onset_s + TIME_EPS < t < row.offset_s - TIME_EPS:
         raise AnnotationError(
-            f"cannot split {_describe(row)} at {t:.6g} s: the time must be strictly inside it"
+            f"cannot split {describe_segment(row)} at {t:.6g} s: "
+            "the time must be strictly inside it"
         )
     out.loc[out["segment_id"] == segment_id, "offset_s"] = float(t)
     second = pd.DataFrame(
@@ -244,14 +165,14 @@ def merge(segments: pd.DataFrame, ids: Iterable[str], label: str | None = None) 
     span = (chosen["onset_s"].min(), chosen["offset_s"].max())
     inside = (
         (out["audio_path"] == chosen["audio_path"].iloc[0])
-        & (out["onset_s"] < span[1] - _TIME_EPS)
-        & (out["offset_s"] > span[0] + _TIME_EPS)
+        & (out["onset_s"] < span[1] - TIME_EPS)
+        & (out["offset_s"] > span[0] + TIME_EPS)
         & ~rows
     )
     if inside.any():
         raise AnnotationError(
-            f"cannot merge {ids}: {_describe(next(out[inside].itertuples(index=False)))} lies "
-            "between them; include it or delete it first"
+            f"cannot merge {ids}: {describe_segment(next(out[inside].itertuples(index=False)))}"
+            " lies between them; include it or delete it first"
         )
     out.loc[first, ["onset_s", "offset_s"]] = span
     if label is not None:
@@ -259,6 +180,37 @@ def merge(segments: pd.DataFrame, ids: Iterable[str], label: str | None = None) 
     keep = ~rows
     keep[out.index.get_loc(first)] = True
     return validate_segments(out[keep])
+
+
+def merge_with_next(
+    segments: pd.DataFrame, segment_id: str, label: str | None = None
+) -> pd.DataFrame:
+    """Merge a segment with the next one of its recording.
+
+    The merged segment keeps the first segment's id and (unless ``label`` is given) its
+    label (see :func:`merge`).
+
+    Raises
+    ------
+    AnnotationError
+        If the segment is unknown or is the last of its recording.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"segment_id": ["a.wav#0000", "a.wav#0001"],
+    ...                       "audio_path": ["/d/a.wav"] * 2, "onset_s": [0.1, 0.3],
+    ...                       "offset_s": [0.2, 0.4], "label": ["A", "B"]})
+    >>> merge_with_next(table, "a.wav#0000")[["segment_id", "offset_s", "label"]].values.tolist()
+    [['a.wav#0000', 0.4, 'A']]
+    """
+    out = normalise_segments(segments)
+    sid = str(segment_id)
+    row = out[_rows_of(out, [sid])]
+    same = out[out["audio_path"] == row["audio_path"].iloc[0]]
+    k = int(np.flatnonzero(same["segment_id"].to_numpy() == sid)[0])
+    if k + 1 >= len(same):
+        raise AnnotationError(f"{sid} is the last segment of its recording: nothing to merge with")
+    return merge(out, [sid, str(same["segment_id"].iloc[k + 1])], label)
 
 
 def delete(segments: pd.DataFrame, ids: Iterable[str]) -> pd.DataFrame:
@@ -357,6 +309,81 @@ def delete_label(segments: pd.DataFrame, label: str) -> pd.DataFrame:
     return validate_segments(out[(out["label"] != str(label)).to_numpy()])
 
 
+CLASS_OPERATIONS = ("merge", "rename", "delete")
+"""The class-level edits :func:`class_edit` knows."""
+
+
+@dataclass(frozen=True)
+class ClassEdit:
+    """A class-level edit of a segment table, checked but not yet applied.
+
+    Made by :func:`class_edit`. ``merge``: every label of ``labels`` becomes ``into``;
+    ``rename``: the one label becomes ``into``; ``delete``: the segments of the one label
+    are removed.
+    """
+
+    operation: str
+    labels: tuple[str, ...]
+    into: str = ""
+
+    @property
+    def description(self) -> str:
+        """A one-line description, e.g. ``"rename 'B' to 'C'"`` (for the undo history)."""
+        if self.operation == "merge":
+            return f"merge {', '.join(self.labels)} into {self.into!r}"
+        if self.operation == "rename":
+            return f"rename {self.labels[0]!r} to {self.into!r}"
+        return f"delete label {self.labels[0]!r}"
+
+    def apply(self, segments: pd.DataFrame) -> pd.DataFrame:
+        """The edited table (a new, validated table; ``segments`` is not modified)."""
+        if self.operation == "merge":
+            return merge_labels(segments, self.labels, self.into)
+        if self.operation == "rename":
+            return rename_label(segments, self.labels[0], self.into)
+        return delete_label(segments, self.labels[0])
+
+    def preview(self, segments: pd.DataFrame) -> int:
+        """Number of segments the edit would change (nothing is modified)."""
+        return len(diff_tables(segments, self.apply(segments)))
+
+
+def class_edit(operation: str, labels: Sequence[str], into: str = "") -> ClassEdit:
+    """Check a class-level edit and return it (see :class:`ClassEdit`).
+
+    Parameters
+    ----------
+    operation : str
+        One of :data:`CLASS_OPERATIONS`.
+    labels : sequence of str
+        The labels to merge (one or more), or the one label to rename or delete.
+    into : str
+        The new label (``merge`` and ``rename``).
+
+    Raises
+    ------
+    AnnotationError
+        On an unknown operation, no label, or several labels to rename or delete.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"segment_id": ["a.wav#0000", "a.wav#0001"],
+    ...                       "audio_path": ["/d/a.wav"] * 2, "onset_s": [0.1, 0.3],
+    ...                       "offset_s": [0.2, 0.4], "label": ["A", "B"]})
+    >>> edit = class_edit("merge", ["A", "B"], "C")
+    >>> edit.description, edit.preview(table), edit.apply(table)["label"].tolist()
+    ("merge A, B into 'C'", 2, ['C', 'C'])
+    """
+    names = tuple(str(x) for x in labels)
+    if operation not in CLASS_OPERATIONS:
+        raise AnnotationError(f"unknown class operation {operation!r}; use {CLASS_OPERATIONS}")
+    if not names:
+        raise AnnotationError(f"choose the label(s) to {operation}")
+    if operation in ("rename", "delete") and len(names) != 1:
+        raise AnnotationError(f"{operation} works on one label at a time, got {list(names)}")
+    return ClassEdit(operation, names, str(into))
+
+
 # --------------------------------------------------------------------------------------
 # diffs and previews
 # --------------------------------------------------------------------------------------
@@ -375,8 +402,8 @@ def diff_tables(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     both = a.join(b, how="outer", lsuffix="_a", rsuffix="_b", sort=False)
     in_a, in_b = both["label_a"].notna(), both["label_b"].notna()
     moved = (
-        (both["onset_s_a"] - both["onset_s_b"]).abs().gt(_TIME_EPS)
-        | (both["offset_s_a"] - both["offset_s_b"]).abs().gt(_TIME_EPS)
+        (both["onset_s_a"] - both["onset_s_b"]).abs().gt(TIME_EPS)
+        | (both["offset_s_a"] - both["offset_s_b"]).abs().gt(TIME_EPS)
         | (both["audio_path_a"] != both["audio_path_b"])
     )
     relabelled = both["label_a"] != both["label_b"]

@@ -37,7 +37,7 @@ import pandas as pd
 
 from canapy.config import Config
 from canapy.corpus import Corpus
-from canapy.exceptions import CanapyError
+from canapy.exceptions import AnnotationError, CanapyError
 from canapy.io_utils import atomic_open
 from canapy.labels import frame_targets
 from canapy.workflow import ProgressFn, _no_progress, _scaled, fit_annotators, resolve_sample_rate
@@ -458,11 +458,33 @@ def _finish(parts: list[pd.DataFrame]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # accepting suggestions
 # --------------------------------------------------------------------------------------
+def _check_acceptable(segments: pd.DataFrame, requested: pd.DataFrame) -> None:
+    """AnnotationError naming the first requested suspect that cannot take its suggestion."""
+    label_of = dict(zip(segments["segment_id"], segments["label"], strict=True))
+    for row in requested.itertuples(index=False):
+        sid, old, new = str(row.segment_id), row.syll, row.suggested
+        if not new:
+            raise AnnotationError(f"{sid}: the models have no suggestion for this segment")
+        if new == old:
+            raise AnnotationError(
+                f"{sid}: the models agree with its label {old!r}: nothing to accept "
+                "(keep it, or relabel it by hand)"
+            )
+        if sid not in label_of:
+            raise AnnotationError(f"{sid} was removed since the review")
+        if label_of[sid] != old:
+            raise AnnotationError(
+                f"{sid} was relabelled {label_of[sid]!r} since the review; its suggestion "
+                f"({new!r}) no longer applies — relabel it by hand if needed"
+            )
+
+
 def apply_suggestions(
     corpus: Corpus,
     suspects: ReviewResult | pd.DataFrame,
     min_score: float = 0.5,
     segment_ids: Iterable[str] | None = None,
+    strict: bool = False,
 ) -> Corpus:
     """A new corpus with suggested labels accepted (``corpus`` is not modified).
 
@@ -477,10 +499,21 @@ def apply_suggestions(
         ``segment_ids`` is given).
     segment_ids : iterable of str, optional
         Accept the suggestions of exactly these segments.
+    strict : bool
+        With ``segment_ids``: raise instead of skipping a requested segment that cannot
+        take its suggestion (for a user who clicked "accept" on it).
 
     Segments without a suggestion, or whose suggestion equals their label, are unchanged.
     A segment whose label changed since the review (a stale suggestion) is skipped with
     a warning.
+
+    Raises
+    ------
+    CanapyError
+        If a segment of ``segment_ids`` is not in the review.
+    AnnotationError
+        With ``strict=True``, if a segment of ``segment_ids`` has no suggestion, its
+        suggestion equals its label, or it was removed or relabelled since the review.
     """
     table = suspects.segments if isinstance(suspects, ReviewResult) else suspects
     ok = (table["suggested"] != "") & (table["suggested"] != table["syll"])
@@ -490,6 +523,8 @@ def apply_suggestions(
         if unknown:
             raise CanapyError(f"segment id(s) not in the review: {sorted(unknown)[:5]}")
         ok &= table["segment_id"].isin(wanted)
+        if strict:
+            _check_acceptable(corpus.segments, table[table["segment_id"].isin(wanted)])
     else:
         ok &= table["score"] >= min_score
     accepted = table[ok]

@@ -57,9 +57,10 @@ from typing import Any
 import pandas as pd
 
 from canapy.corpus import MARRON1CSV, Corpus, write_annotation
-from canapy.edits import diff_tables, normalise_segments, validate_segments
+from canapy.edits import diff_tables
 from canapy.exceptions import ConflictError, StoreError
 from canapy.io_utils import atomic_write_bytes, atomic_write_json
+from canapy.segments import empty_segments, normalise_segments, validate_segments
 
 __all__ = ["STORE_SUBDIR", "AnnotationStore", "default_author", "default_store_dir"]
 
@@ -484,18 +485,12 @@ class AnnotationStore:
     def as_corpus(self, version: int | None = None) -> Corpus:
         """A :class:`canapy.corpus.Corpus` of a version, e.g. to train on it."""
         table = self.load(version)
-        annotated = {Path(p) for p in self.annotated(version)}
-        audio = {Path(self._abs(p)) for p in self.info["audio_paths"]} | annotated
-
-        def by_name(p: Path) -> tuple[str, str]:
-            return (p.name, str(p))
-
-        return Corpus(
-            segments=validate_segments(table),
-            audio_paths=tuple(sorted(audio, key=by_name)),
-            annotated=tuple(sorted(annotated, key=by_name)),
+        base = Corpus(
+            segments=empty_segments(),
+            audio_paths=tuple(Path(self._abs(p)) for p in self.info["audio_paths"]),
             annot_format=self.annot_format,
         )
+        return base.with_segments(table, annotated=self.annotated(version))
 
     def export(
         self, version: int | None, out_dir: str | Path, annot_format: str = MARRON1CSV

@@ -236,6 +236,38 @@ def test_subset_summary_check_do_not_mutate(example: Path) -> None:
     assert list(summary.index) == corpus.labels
 
 
+def test_with_segments_extends_audio_and_annotated(example: Path, tmp_path: Path) -> None:
+    corpus = load_corpus(example)
+    new_audio = tmp_path / "zz_new.wav"
+    extra = pd.DataFrame(
+        {
+            "segment_id": ["zz_new.wav#0000"],
+            "audio_path": [str(new_audio)],
+            "onset_s": [0.1],
+            "offset_s": [0.2],
+            "label": ["A"],
+        }
+    )
+    table = pd.concat([corpus.segments, extra], ignore_index=True).iloc[::-1]
+    grown = corpus.with_segments(table)
+    assert grown is not corpus and len(corpus.segments) == len(grown.segments) - 1
+    assert list(grown.segments.columns) == SEGMENT_COLUMNS
+    assert grown.segments["segment_id"].iloc[-1] == "zz_new.wav#0000"  # normalised order
+    assert grown.audio_paths == tuple(
+        sorted((*corpus.audio_paths, new_audio), key=lambda p: (p.name, str(p)))
+    )
+    assert set(grown.annotated) == {*corpus.annotated, new_audio}
+    assert grown.unannotated_paths == corpus.unannotated_paths
+    # an explicit annotated list wins (a file may be annotated with zero segments)
+    unlabelled = corpus.unannotated_paths[0]
+    chosen = corpus.with_segments(corpus.segments, annotated=[str(unlabelled)])
+    assert chosen.annotated == (unlabelled,) and chosen.audio_paths == corpus.audio_paths
+    bad = corpus.segments.copy()
+    bad.loc[0, "offset_s"] = -1.0
+    with pytest.raises(AnnotationError, match="end is not after start|negative time"):
+        corpus.with_segments(bad)
+
+
 def test_check_reports_rare_labels_and_short_segments(tmp_path: Path) -> None:
     _wav(tmp_path, "k.wav")
     _csv(

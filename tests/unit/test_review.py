@@ -13,7 +13,7 @@ import pytest
 import canapy.review as review_mod
 from canapy.config import config_from_dict
 from canapy.corpus import Corpus, load_corpus
-from canapy.exceptions import CanapyError
+from canapy.exceptions import AnnotationError, CanapyError
 from canapy.review import (
     REVIEW_COLUMNS,
     apply_suggestions,
@@ -134,6 +134,30 @@ def test_apply_suggestions_returns_a_new_corpus(reviewed):
     edited.loc[edited["segment_id"] == one, "label"] = "edited"
     stale = apply_suggestions(replace(corpus, segments=edited), result, segment_ids=[one])
     assert "edited" in set(stale.segments["label"])
+
+
+def test_strict_apply_suggestions_refuses_what_it_would_skip(reviewed):
+    _, corpus, _, result, _, _ = reviewed
+    table = result.segments
+    fixable = table[(table["suggested"] != "") & (table["suggested"] != table["syll"])]
+    one = fixable["segment_id"].iloc[0]
+    fixed = apply_suggestions(corpus, result, segment_ids=[one], strict=True)
+    new = fixed.segments.set_index("segment_id").loc[one, "label"]
+    assert new == fixable["suggested"].iloc[0]
+    agreeing = table[table["suggested"] == table["syll"]]["segment_id"].iloc[0]
+    with pytest.raises(AnnotationError, match=f"{agreeing}: the models agree"):
+        apply_suggestions(corpus, result, segment_ids=[agreeing], strict=True)
+    no_suggestion = table.copy()
+    no_suggestion.loc[no_suggestion["segment_id"] == one, "suggested"] = ""
+    with pytest.raises(AnnotationError, match="no suggestion"):
+        apply_suggestions(corpus, no_suggestion, segment_ids=[one], strict=True)
+    edited = corpus.segments.copy()
+    edited.loc[edited["segment_id"] == one, "label"] = "edited"
+    with pytest.raises(AnnotationError, match="relabelled 'edited' since the review"):
+        apply_suggestions(replace(corpus, segments=edited), result, segment_ids=[one], strict=True)
+    removed = replace(corpus, segments=corpus.segments[corpus.segments["segment_id"] != one])
+    with pytest.raises(AnnotationError, match="removed since the review"):
+        apply_suggestions(removed, result, segment_ids=[one], strict=True)
 
 
 def test_label_unknown_to_a_fold_gets_top_score(tmp_path):

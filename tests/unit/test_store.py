@@ -97,6 +97,17 @@ def test_as_corpus_and_unchanged_save(corpus_dir, store):
     assert store.head == 1
 
 
+def test_as_corpus_keeps_every_audio_file_and_version_annotated(corpus_dir, store):
+    corpus = load_corpus(corpus_dir)
+    first = corpus.segments["audio_path"].iloc[0]
+    table = store.load()
+    store.save(table[table["audio_path"] != first], "ana", "drop a file", base_version=1)
+    v2 = store.as_corpus()
+    assert v2.audio_paths == corpus.audio_paths
+    assert v2.annotated == corpus.annotated  # still annotated, with zero segments
+    assert first not in set(v2.segments["audio_path"])
+
+
 def test_store_refuses_bad_requests(corpus_dir, store, tmp_path):
     with pytest.raises(StoreError, match="already exists"):
         store.init_from(load_corpus(corpus_dir))
@@ -299,6 +310,59 @@ def test_add_segments_numbers_new_ids_per_file_and_validates(table):
     assert fresh["segment_id"].iloc[-2:].tolist() == ["c.wav#0000", "c.wav#0001"]
     with pytest.raises(AnnotationError, match="overlaps"):
         edits.add_segments(table, "/d/a.wav", new)
+
+
+def test_merge_with_next_keeps_first_label_or_takes_given_one(table):
+    merged = edits.merge_with_next(table, "a.wav#0000")
+    row = merged[merged["segment_id"] == "a.wav#0000"].iloc[0]
+    assert (row["onset_s"], row["offset_s"], row["label"]) == (0.1, 0.4, "A")
+    assert "a.wav#0001" not in set(merged["segment_id"]) and len(merged) == 3
+    relabelled = edits.merge_with_next(table, "a.wav#0001", label="Z")
+    assert relabelled.set_index("segment_id").loc["a.wav#0001", "label"] == "Z"
+    # the next segment is the next one of the same recording, whatever the input order
+    shuffled = table.iloc[::-1].reset_index(drop=True)
+    assert len(edits.merge_with_next(shuffled, "a.wav#0001")) == 3
+    for last in ("a.wav#0002", "b.wav#0000"):
+        with pytest.raises(AnnotationError, match=f"{last} is the last segment"):
+            edits.merge_with_next(table, last)
+    with pytest.raises(AnnotationError, match="unknown segment"):
+        edits.merge_with_next(table, "nope#1")
+
+
+def test_class_edit_dispatch_description_and_preview(table):
+    assert edits.CLASS_OPERATIONS == ("merge", "rename", "delete")
+    merge = edits.class_edit("merge", ["A", "B"], "AB")
+    assert merge == edits.ClassEdit("merge", ("A", "B"), "AB")
+    assert merge.description == "merge A, B into 'AB'"
+    assert merge.preview(table) == 3
+    assert merge.apply(table)["label"].tolist() == ["AB", "AB", "AB", "C"]
+    rename = edits.class_edit("rename", ["C"], "D")
+    assert rename.description == "rename 'C' to 'D'" and rename.preview(table) == 1
+    delete = edits.class_edit("delete", ("A",))
+    assert delete.description == "delete label 'A'" and delete.preview(table) == 2
+    assert set(delete.apply(table)["label"]) == {"B", "C"}
+    pd.testing.assert_frame_equal(table, table.copy())  # nothing modified
+    with pytest.raises(AttributeError):
+        merge.into = "x"  # frozen
+
+
+@pytest.mark.parametrize(
+    ("operation", "labels", "match"),
+    [
+        ("split", ["A"], "unknown class operation 'split'"),
+        ("merge", [], "choose the label"),
+        ("rename", ["A", "B"], "one label at a time"),
+        ("delete", ["A", "B"], "one label at a time"),
+    ],
+)
+def test_class_edit_is_checked(operation, labels, match):
+    with pytest.raises(AnnotationError, match=match):
+        edits.class_edit(operation, labels, "X")
+
+
+def test_class_edit_of_absent_label_names_labels_in_use(table):
+    with pytest.raises(AnnotationError, match="labels in use"):
+        edits.class_edit("rename", ["Q"], "X").apply(table)
 
 
 def test_edits_accept_touching_segments(table):

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from canapy import corpus as corpus_mod
 from canapy.corpus import (
     SEGMENT_COLUMNS,
     Corpus,
@@ -20,6 +19,7 @@ from canapy.corpus import (
     writable_formats,
     write_annotation,
 )
+from canapy.corpus.discovery import candidate_stems
 from canapy.exceptions import AnnotationError
 from canapy.synthetic import make_example_corpus
 
@@ -394,7 +394,7 @@ def test_unknown_format_option(tmp_path: Path) -> None:
 
 
 def test_candidate_stems() -> None:
-    stems = corpus_mod._candidate_stems
+    stems = candidate_stems
     assert stems("X.wav.not.mat", [".not.mat"])[-1] == "X"
     assert stems("X.cbin.not.mat", [".not.mat"])[-1] == "X"
     assert stems("X.audacity.txt", [".txt"])[-1] == "X"

@@ -40,6 +40,7 @@ from canapy.corpus import Corpus
 from canapy.exceptions import AnnotationError, CanapyError
 from canapy.io_utils import atomic_open
 from canapy.labels import frame_targets
+from canapy.segments import CSV_COLUMNS
 from canapy.workflow import ProgressFn, _no_progress, _scaled, fit_annotators, resolve_sample_rate
 
 __all__ = [
@@ -80,6 +81,11 @@ REVIEW_COLUMNS = [
 MERGE_RATE = 0.25
 """Two labels are flagged ``merge?`` when each is heard as the other this often."""
 
+_REPORT_NAMES = {"file_name": CSV_COLUMNS["audio_path"]} | {
+    c: CSV_COLUMNS[c] for c in ("onset_s", "offset_s", "label")
+}
+"""Segment-table columns -> the report's (marron1csv) names; the report's ``wave`` is the
+file name, the full path stays in ``audio_path``."""
 _MODELS = ("syntactic", "nonsyntactic")
 _CHUNK = 8
 
@@ -309,14 +315,14 @@ def _judge_file(
 def _reason(row) -> str:
     if not row.known:
         return (
-            f"label {row.syll!r} only occurs in held-out files: the models of this fold "
+            f"label {row.label!r} only occurs in held-out files: the models of this fold "
             "never learnt it"
         )
-    if row.agreement and row.suggested != row.syll:
-        return f"every model hears {row.suggested!r} (p({row.syll!r}) = {row.p_label:.2f})"
-    if row.suggested != row.syll:
+    if row.agreement and row.suggested != row.label:
+        return f"every model hears {row.suggested!r} (p({row.label!r}) = {row.p_label:.2f})"
+    if row.suggested != row.label:
         return f"models disagree: syntactic {row.syntactic!r}, non-syntactic {row.nonsyntactic!r}"
-    others = [m for m in _MODELS if getattr(row, m) != row.syll]
+    others = [m for m in _MODELS if getattr(row, m) != row.label]
     if others:
         return f"the {others[0]} model hears {getattr(row, others[0])!r}"
     return ""
@@ -415,10 +421,10 @@ def _judge_fold(corpus: Corpus, held: list[Path], annotators: dict, cache: Path,
             )
             yield pd.DataFrame(
                 {
-                    "wave": path.name,
-                    "start": segs["onset_s"].to_numpy(),
-                    "end": segs["offset_s"].to_numpy(),
-                    "syll": np.array([str(x) for x in segs["label"]], dtype=object),
+                    "file_name": path.name,
+                    "onset_s": segs["onset_s"].to_numpy(),
+                    "offset_s": segs["offset_s"].to_numpy(),
+                    "label": np.array([str(x) for x in segs["label"]], dtype=object),
                     "segment_id": segs["segment_id"].to_numpy(),
                     "audio_path": str(path),
                     "fold": fold,
@@ -443,16 +449,16 @@ def _finish(parts: list[pd.DataFrame]) -> pd.DataFrame:
     seg["agreement"] = (
         known & (seg["syntactic"] == seg["nonsyntactic"]) & (seg["nonsyntactic"] == seg["ensemble"])
     )
-    unanimous_other = seg["agreement"].to_numpy(bool) & (seg["ensemble"] != seg["syll"]).to_numpy()
-    confirmed = known & (seg["ensemble"] == seg["syll"]).to_numpy()
+    unanimous_other = seg["agreement"].to_numpy(bool) & (seg["ensemble"] != seg["label"]).to_numpy()
+    confirmed = known & (seg["ensemble"] == seg["label"]).to_numpy()
     seg["score"] = suspicion_scores(
         seg["p_label"].to_numpy(float), unanimous_other, ~known, confirmed
     )
     seg["reason"] = [_reason(row) for row in seg.itertuples(index=False)]
     seg = seg.sort_values(
-        ["score", "wave", "start"], ascending=[False, True, True], kind="stable"
+        ["score", "file_name", "onset_s"], ascending=[False, True, True], kind="stable"
     ).reset_index(drop=True)
-    return seg[REVIEW_COLUMNS]
+    return seg.rename(columns=_REPORT_NAMES)[REVIEW_COLUMNS]
 
 
 # --------------------------------------------------------------------------------------

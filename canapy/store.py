@@ -346,7 +346,7 @@ class AnnotationStore:
         Parameters
         ----------
         segments : DataFrame
-            Columns :data:`canapy.corpus.SEGMENT_COLUMNS`; validated (no overlap, ...).
+            Columns :data:`canapy.segments.SEGMENT_COLUMNS`; validated (no overlap, ...).
         author, message : str
             Who saves, and why (shown by :meth:`versions`).
         base_version : int

@@ -23,13 +23,15 @@ The package's modules, one job each:
 Examples
 --------
 >>> import tempfile
->>> from canapy.synthetic import make_example_corpus
->>> folder = make_example_corpus(tempfile.mkdtemp(), n_files=2, n_unlabelled=1)
->>> corpus = load_corpus(folder)
->>> len(corpus.audio_paths), len(corpus.annotated), corpus.unannotated_paths[0].name
-(3, 2, 'song_002.wav')
->>> corpus.segments["segment_id"].iloc[0]
-'song_000.wav#0000'
+>>> from pathlib import Path
+>>> import pandas as pd
+>>> folder = Path(tempfile.mkdtemp())
+>>> _ = (folder / "a.wav").write_bytes(b"")  # the audio is only checked when loading
+>>> seg = pd.DataFrame({"onset_s": [0.1], "offset_s": [0.2], "label": ["0"]})
+>>> write_annotation(seg, folder / "a.wav", folder / "out").name
+'a.csv'
+>>> get_format("marron1csv").extensions, "textgrid" in writable_formats()
+(('.csv',), False)
 """
 
 from canapy.corpus.discovery import find_audio_files

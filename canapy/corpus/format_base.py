@@ -15,7 +15,7 @@ A format of tab-separated ``start end label`` lines, one file per audio file:
 ...     extensions = (".tsv",)
 ...     def read(self, path, index, options):
 ...         rows = [line.split("\\t") for line in path.read_text().splitlines()]
-...         on, off, lab = zip(*rows) if rows else ((), (), ())
+...         on, off, lab = zip(*rows, strict=True) if rows else ((), (), ())
 ...         return [RawAnnotation(path, "", on, off, lab, tuple(range(1, len(rows) + 1)),
 ...                               tuple(candidate_stems(path.name, self.extensions)))]
 >>> TabSeparated().name, TabSeparated().writable

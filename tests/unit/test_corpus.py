@@ -10,16 +10,21 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from canapy import corpus as corpus_mod
 from canapy.corpus import (
+    FORMATS,
     SEGMENT_COLUMNS,
+    AnnotationFormat,
     Corpus,
     corpus_fingerprint,
+    get_format,
     load_corpus,
     readable_formats,
     writable_formats,
     write_annotation,
 )
+from canapy.corpus.discovery import candidate_stems
+from canapy.corpus.marron1csv import Marron1Csv
+from canapy.corpus.validation import RawAnnotation
 from canapy.exceptions import AnnotationError
 from canapy.synthetic import make_example_corpus
 
@@ -393,8 +398,53 @@ def test_unknown_format_option(tmp_path: Path) -> None:
         load_corpus(tmp_path, annot_format="simple-seq", format_options={"bogus": 1})
 
 
+class _TabSeparated(AnnotationFormat):
+    """A format of one's own: ``<stem>.tsv`` files of ``start<TAB>end<TAB>label`` lines."""
+
+    name = "tsv-test"
+    extensions = (".tsv",)
+
+    def read(self, path, index, options):
+        rows = [line.split("\t") for line in path.read_text().splitlines() if line]
+        on, off, lab = zip(*rows, strict=True) if rows else ((), (), ())
+        stems = tuple(candidate_stems(path.name, self.extensions))
+        return [RawAnnotation(path, "", on, off, lab, tuple(range(1, len(rows) + 1)), stems)]
+
+    def write(self, segments, audio, out_dir):
+        target = out_dir / f"{audio.stem}.tsv"
+        lines = [f"{a}\t{b}\t{c}" for a, b, c in segments.itertuples(index=False)]
+        target.write_text("\n".join(lines) + "\n")
+        return target
+
+
+def test_a_new_format_is_one_class(tmp_path: Path) -> None:
+    fmt = _TabSeparated()
+    assert fmt.writable and not fmt.check_options({})
+    audio = _wav(tmp_path, "t.wav")
+    seg = pd.DataFrame({"onset_s": [0.5, 0.1], "offset_s": [0.6, 0.2], "label": ["b", "a"]})
+    assert write_annotation(seg, audio, tmp_path, annot_format=fmt).name == "t.tsv"
+    corpus = load_corpus(tmp_path, annot_format=fmt)
+    assert corpus.annot_format == "tsv-test"
+    assert corpus.segments["label"].tolist() == ["a", "b"]
+    with pytest.raises(AnnotationError, match="takes no format options"):
+        load_corpus(tmp_path, annot_format=fmt, format_options={"x": 1})
+    registry = FORMATS.with_formats([fmt])
+    assert registry.readable()[-1] == "tsv-test" and "tsv-test" in registry.writable()
+    assert "tsv-test" not in readable_formats()  # the default registry is not modified
+    with pytest.raises(ValueError, match="unique"):
+        FORMATS.with_formats([Marron1Csv()])
+
+
+def test_registry_lists_every_format_once_with_its_class() -> None:
+    assert list(FORMATS) == readable_formats()
+    for name in readable_formats():
+        fmt = get_format(name)
+        assert fmt.name == name and fmt.extensions
+        assert fmt.writable == (name in writable_formats())
+
+
 def test_candidate_stems() -> None:
-    stems = corpus_mod._candidate_stems
+    stems = candidate_stems
     assert stems("X.wav.not.mat", [".not.mat"])[-1] == "X"
     assert stems("X.cbin.not.mat", [".not.mat"])[-1] == "X"
     assert stems("X.audacity.txt", [".txt"])[-1] == "X"

@@ -188,7 +188,7 @@ _KILLED_SAVE = textwrap.dedent(
     import canapy.store as st
     from canapy import edits
     pause_at = sys.argv[2]
-    real_fsync_dir = st._fsync_dir
+    real_fsync_dir = st.fsync_dir
 
     def pause(folder):
         if folder.name == pause_at:
@@ -196,7 +196,7 @@ _KILLED_SAVE = textwrap.dedent(
             time.sleep(60)
         real_fsync_dir(folder)
 
-    st._fsync_dir = pause
+    st.fsync_dir = pause
     store = st.AnnotationStore(sys.argv[1])
     table = store.load()
     store.save(edits.relabel(table, table["segment_id"].iloc[:1], "Z"), "k", "killed", 1)

@@ -12,7 +12,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from canapy.config import Config, config_to_dict, save_config
 from canapy.corpus import Corpus, corpus_fingerprint, write_annotation
 from canapy.exceptions import CanapyError, ModelError
 from canapy.features import FeatureExtractor
+from canapy.granularity import GranularityReport, apply_granularity
 from canapy.io_utils import atomic_write_json
 from canapy.labels import frame_targets, make_classes
 from canapy.metrics import EvaluationResult, evaluate_segments
@@ -82,32 +83,21 @@ def resolve_sample_rate(cfg: Config, paths: Sequence[Path]) -> int:
 
 
 def adapt_to_corpus(cfg: Config, segments: pd.DataFrame) -> Config:
-    """Shrink the time constants of post-processing to the corpus' shortest syllables.
+    """Adapt post-processing and training targets to the corpus' annotation granularity.
 
-    The defaults (8 ms minimum duration, 6 ms smoothing, 4 ms boundary margin) suit
-    songbirds; for species with very short calls they would erase syllables. Each is capped
-    by a fraction of the 1st percentile of the hand-labelled durations; longer syllables
-    leave the config unchanged.
+    Syllable-level labels shrink the time constants to the shortest syllables; phrase-level
+    labels bridge the gaps inside phrases and absorb blips (see
+    :func:`canapy.granularity.apply_granularity`, which also returns the report).
 
     Examples
     --------
     >>> from canapy.config import default_config
-    >>> segs = pd.DataFrame({"onset_s": [0.0, 0.1], "offset_s": [0.006, 0.106]})
+    >>> segs = pd.DataFrame({"onset_s": [0.0, 0.1], "offset_s": [0.006, 0.106],
+    ...                      "label": ["a", "b"]})
     >>> adapt_to_corpus(default_config(), segs).postprocess.min_duration_ms
     3.0
     """
-    if segments.empty:
-        return cfg
-    shortest_ms = 1000.0 * float(np.quantile(segments["offset_s"] - segments["onset_s"], 0.01))
-    post = replace(
-        cfg.postprocess,
-        min_duration_ms=min(cfg.postprocess.min_duration_ms, round(0.5 * shortest_ms, 3)),
-        smoothing_ms=min(cfg.postprocess.smoothing_ms, round(0.5 * shortest_ms, 3)),
-    )
-    training = replace(
-        cfg.training, boundary_ms=min(cfg.training.boundary_ms, round(0.25 * shortest_ms, 3))
-    )
-    return replace(cfg, postprocess=post, training=training)
+    return apply_granularity(cfg, segments)[0]
 
 
 class FeatureSequence(Sequence):
@@ -301,6 +291,8 @@ class TrainResult:
     validation: dict[str, EvaluationResult] = field(default_factory=dict)
     validation_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    granularity: GranularityReport | None = None
+    """Syllable- or phrase-level labels, as inferred (or forced by the config)."""
 
 
 def _split_validation(paths: Sequence[Path], fraction: float, seed: int) -> tuple[list, list]:
@@ -325,8 +317,9 @@ def train(
     """Train, measure on held-out files, retrain on every file and save the models.
 
     ``run_dir`` receives one folder per model kind (``model.joblib`` + ``metadata.json``),
-    the resolved ``config.toml``, ``run.json`` (files, validation summaries, timings) and
-    ``validation.json`` (the full held-out results: per class, confusion counts, per file).
+    the resolved ``config.toml``, ``run.json`` (files, validation summaries, timings, the
+    ``granularity`` report) and ``validation.json`` (the full held-out results: per class,
+    confusion counts, per file).
     """
     start = time.perf_counter()
     run_dir = Path(run_dir)
@@ -334,7 +327,7 @@ def train(
     if not paths:
         raise CanapyError("the corpus has no annotated audio file: nothing to train on")
     sample_rate = resolve_sample_rate(cfg, paths)
-    cfg = adapt_to_corpus(cfg, corpus.segments)
+    cfg, granularity = apply_granularity(cfg, corpus.segments)
     fit_paths, val_paths = _split_validation(
         paths, cfg.training.validation_fraction, cfg.training.seed
     )
@@ -370,6 +363,7 @@ def train(
                     "n_segments": len(corpus.segments),
                 },
                 "metrics": metrics,
+                "granularity": granularity.to_dict(),
             },
         )
     save_config(cfg, run_dir / "config.toml")
@@ -384,6 +378,7 @@ def train(
             "validation": {k: v.summary() for k, v in validation.items()},
             "train_seconds": round(seconds, 3),
             "fingerprint": fingerprint,
+            "granularity": granularity.to_dict(),
         },
     )
     if validation:  # the full held-out results (per class, confusion, per file)
@@ -391,7 +386,9 @@ def train(
             run_dir / "validation.json", {k: v.to_dict() for k, v in validation.items()}
         )
     progress(1.0, f"saved to {run_dir}")
-    return TrainResult(run_dir, annotators, validation, [str(p) for p in val_paths], seconds)
+    return TrainResult(
+        run_dir, annotators, validation, [str(p) for p in val_paths], seconds, granularity
+    )
 
 
 def read_run(run_dir: str | Path) -> dict:

@@ -10,7 +10,9 @@ Steps, each configurable in :class:`canapy.config.PostprocessConfig`:
    when both neighbours are silence;
 4. silence shorter than ``min_gap_ms`` between two runs of the same class is filled;
 5. each segment's label is the class with the largest summed probability over its frames,
-   its confidence the mean probability of that class;
+   its confidence the mean probability of that class; consecutive segments that now share
+   a label and are less than ``min_gap_ms`` apart are merged (phrase-level output, see
+   :mod:`canapy.granularity`; nothing is merged with the default ``min_gap_ms = 0``);
 6. segments are widened by ``widen_s`` on both sides (undoing the boundary shrinking used in
    training), never past the middle of the gap to a neighbour.
 """
@@ -25,7 +27,13 @@ from scipy.ndimage import uniform_filter1d
 
 from canapy.config import PostprocessConfig
 
-__all__ = ["SEGMENT_PRED_COLUMNS", "frames_to_segments", "runs_of"]
+__all__ = [
+    "SEGMENT_PRED_COLUMNS",
+    "frames_to_segments",
+    "merge_same_label",
+    "runs_of",
+    "vote_label",
+]
 
 SEGMENT_PRED_COLUMNS = ["onset_s", "offset_s", "label", "confidence"]
 
@@ -83,6 +91,43 @@ def _fill_short_gaps(runs: list[list[int]], max_gap_frames: int) -> list[list[in
     return _merge_equal(runs)
 
 
+def vote_label(proba: np.ndarray, start: int, stop: int) -> int:
+    """Class (never silence) with the largest summed probability over frames ``start:stop``.
+
+    >>> vote_label(np.array([[0.9, 0.1, 0.0], [0.2, 0.3, 0.5], [0.2, 0.2, 0.6]]), 0, 3)
+    2
+    """
+    return 1 + int(np.argmax(proba[start:stop, 1:].sum(axis=0)))
+
+
+def merge_same_label(
+    segments: list[list[int]], proba: np.ndarray, max_gap_frames: int
+) -> list[list[int]]:
+    """Merge consecutive ``[class, start, stop]`` segments of one class less than
+    ``max_gap_frames`` apart (silence between them included), then re-vote each merged
+    segment's class over its whole span with :func:`vote_label`.
+
+    With ``max_gap_frames = 0`` nothing is merged. Used for phrase-level output, where a
+    phrase's label comes back after the silent gaps between its syllables.
+
+    >>> p = np.zeros((10, 3)); p[:, 1] = 1.0
+    >>> merge_same_label([[1, 0, 3], [1, 5, 8], [2, 8, 9]], p, 3)
+    [[1, 0, 8], [2, 8, 9]]
+    """
+    if max_gap_frames <= 0:
+        return [list(s) for s in segments]
+    out: list[list[int]] = []
+    for cls, a, b in segments:
+        if out and out[-1][0] == cls and a - out[-1][2] < max_gap_frames:
+            out[-1][2] = b
+            out[-1][0] = vote_label(proba, out[-1][1], b)
+        else:
+            out.append([cls, a, b])
+    if len(out) < len(segments):  # a re-vote can make new neighbours equal
+        return merge_same_label(out, proba, max_gap_frames)
+    return out
+
+
 def frames_to_segments(
     proba: np.ndarray,
     classes: Sequence[str],
@@ -127,13 +172,14 @@ def frames_to_segments(
     smooth = uniform_filter1d(proba, size=width, axis=0, mode="nearest") if width > 1 else proba
     runs = runs_of(np.argmax(smooth, axis=1))
     runs = _absorb_short_runs(runs, smooth, round(cfg.min_duration_ms / 1000.0 / hop_s))
-    runs = _fill_short_gaps(runs, round(cfg.min_gap_ms / 1000.0 / hop_s))
-    segs = [(a, b) for c, a, b in runs if c != 0]
+    max_gap = round(cfg.min_gap_ms / 1000.0 / hop_s)
+    runs = _fill_short_gaps(runs, max_gap)
+    voted = [[vote_label(smooth, a, b), a, b] for c, a, b in runs if c != 0]
+    voted = merge_same_label(voted, smooth, max_gap)
+    segs = [(a, b) for _, a, b in voted]
     rows = []
     end_s = duration_s if duration_s is not None else (len(proba) - 0.5) * hop_s
-    for k, (a, b) in enumerate(segs):
-        votes = smooth[a:b, 1:].sum(axis=0)
-        cls = 1 + int(np.argmax(votes))
+    for k, (cls, a, b) in enumerate(voted):
         on = max(0.0, (a - 0.5) * hop_s)
         off = min(end_s, (b - 0.5) * hop_s)
         if widen_s > 0:

@@ -127,8 +127,8 @@ CANARY_SYLLABLES: tuple[SyllableType, ...] = (
 )
 """The phrase types: ten syllables, seven of them sharing a band with another."""
 
-_CALL = SyllableType(CALL_LABEL, "u", 2200.0, 3300.0, 0.060)
-"""The call shares the 2-3.5 kHz band with four phrase types."""
+_CALL = SyllableType(CALL_LABEL, "trill", 2200.0, 3300.0, 0.060)
+"""The call shares the 2-3.5 kHz band with four phrase types (a fast trill, unlike them)."""
 
 
 def synth_canary_syllable(

@@ -39,6 +39,7 @@ from canapy.config import GRANULARITIES, Config
 __all__ = [
     "MIN_FILE_SEGMENTS",
     "MIXED_SHARE",
+    "QUIET_GAP_MS",
     "THRESHOLD_MS",
     "GranularityReport",
     "apply_granularity",
@@ -57,6 +58,9 @@ MIN_FILE_SEGMENTS = 3
 MIXED_SHARE = 0.1
 """Share of files voting against the majority above which the corpus is called mixed."""
 LONG_SEGMENT_S = 0.3
+QUIET_GAP_MS = 5.0
+"""Phrase-level training: quiet stretches at least this long inside a phrase are trained as
+silence (see :func:`canapy.labels.silence_quiet_frames`)."""
 _BRIDGE_RANGE_MS = (20.0, 1000.0)
 
 
@@ -137,7 +141,7 @@ def describe_granularity(report: dict[str, Any] | None) -> str:
     ...     "parameters": {"min_gap_ms": 300.0, "min_duration_ms": 30.0}})
     >>> line[:70]
     'phrase-level (inferred from 30 files, confidence 0.98; median segment '
-    >>> line[70:]
+    >>> line[70:151]
     '760 ms): same-label pieces merged across gaps < 300 ms, segments < 30 ms absorbed'
     """
     if not report:
@@ -156,7 +160,8 @@ def describe_granularity(report: dict[str, Any] | None) -> str:
     if gran == "phrase":
         what = (
             f"same-label pieces merged across gaps < {params.get('min_gap_ms', 0):.0f} ms, "
-            f"segments < {params.get('min_duration_ms', 0):.0f} ms absorbed"
+            f"segments < {params.get('min_duration_ms', 0):.0f} ms absorbed, "
+            "quiet gaps inside phrases trained as silence"
         )
     else:
         what = f"short segments kept (>= {params.get('min_duration_ms', 0):.1f} ms), no gap bridged"
@@ -295,9 +300,11 @@ def apply_granularity(cfg: Config, segments: pd.DataFrame) -> tuple[Config, Gran
     the corpus' short phrases) are absorbed into their neighbours; same-label pieces are
     merged across gaps shorter than the 95 % quantile of the pauses between annotated
     phrases (clipped to 20-1000 ms: the labels almost never put one label twice in a row,
-    so the same label coming back after such a pause continues the phrase); training
-    targets are the hand phrases unshrunk (no boundary margin: neighbouring phrases always
-    differ in label). A value already larger in ``cfg`` is kept.
+    so the same label coming back after such a pause continues the phrase). In training,
+    the quiet stretches (>= :data:`QUIET_GAP_MS`) inside a phrase are targets of silence,
+    so the model learns the syllables' sounds and sharp phrase edges, and decoding bridges
+    the gaps again; no boundary margin (neighbouring phrases always differ in label). A
+    value already larger in ``cfg`` is kept.
 
     Parameters
     ----------
@@ -346,5 +353,6 @@ def apply_granularity(cfg: Config, segments: pd.DataFrame) -> tuple[Config, Gran
         "min_gap_ms": post.min_gap_ms,
         "smoothing_ms": post.smoothing_ms,
         "boundary_ms": training.boundary_ms,
+        "quiet_gap_ms": QUIET_GAP_MS if report.granularity == "phrase" else 0.0,
     }
     return replace(cfg, postprocess=post, training=training), replace(report, parameters=params)

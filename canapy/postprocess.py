@@ -4,10 +4,12 @@ Steps, each configurable in :class:`canapy.config.PostprocessConfig`:
 
 1. probabilities are smoothed by a moving average ``smoothing_ms`` wide;
 2. each frame takes its most probable class; runs of equal class are formed;
-3. runs shorter than ``min_duration_ms`` are absorbed, shortest first, by the neighbouring
+3. (only with ``min_gap_ms`` > 0) silence shorter than ``min_gap_ms`` between two runs of
+   the same class is filled first, so that the syllables of a phrase form one run; runs
+   shorter than ``min_duration_ms`` are then absorbed, shortest first, by the neighbouring
    run whose class is most probable over the short run's frames (a duration-weighted vote:
-   what matters is how long and how confidently, not how many runs), or turned into silence
-   when both neighbours are silence;
+   what matters is how long and how confidently, not how many runs), or turned into
+   silence when both neighbours are silence;
 4. silence shorter than ``min_gap_ms`` between two runs of the same class is filled;
 5. each segment's label is the class with the largest summed probability over its frames,
    its confidence the mean probability of that class; consecutive segments that now share
@@ -170,9 +172,9 @@ def frames_to_segments(
         raise ValueError(f"proba must be (n_frames, {len(classes)}), got {proba.shape}")
     width = round(cfg.smoothing_ms / 1000.0 / hop_s)
     smooth = uniform_filter1d(proba, size=width, axis=0, mode="nearest") if width > 1 else proba
-    runs = runs_of(np.argmax(smooth, axis=1))
-    runs = _absorb_short_runs(runs, smooth, round(cfg.min_duration_ms / 1000.0 / hop_s))
     max_gap = round(cfg.min_gap_ms / 1000.0 / hop_s)
+    runs = _fill_short_gaps(runs_of(np.argmax(smooth, axis=1)), max_gap)
+    runs = _absorb_short_runs(runs, smooth, round(cfg.min_duration_ms / 1000.0 / hop_s))
     runs = _fill_short_gaps(runs, max_gap)
     voted = [[vote_label(smooth, a, b), a, b] for c, a, b in runs if c != 0]
     voted = merge_same_label(voted, smooth, max_gap)

@@ -23,10 +23,10 @@ from canapy.audio import audio_info
 from canapy.config import Config, config_to_dict, save_config
 from canapy.corpus import Corpus, corpus_fingerprint, write_annotation
 from canapy.exceptions import CanapyError, ModelError
-from canapy.features import FeatureExtractor
+from canapy.features import FeatureExtractor, frame_loudness
 from canapy.granularity import GranularityReport, apply_granularity
 from canapy.io_utils import atomic_write_json
-from canapy.labels import frame_targets, make_classes
+from canapy.labels import frame_targets, make_classes, silence_quiet_frames
 from canapy.metrics import EvaluationResult, evaluate_segments
 from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
 from canapy.persistence import load_model, save_model
@@ -117,15 +117,21 @@ def _targets(
     hop_s: float,
     classes: Sequence[str],
     boundary_s: float,
+    loudness: Sequence[np.ndarray] | None = None,
+    quiet_gap_s: float = 0.0,
 ) -> list[np.ndarray]:
+    """Frame targets of each file; with ``loudness`` (phrase-level labels), the quiet gaps
+    inside segments are trained as silence (:func:`canapy.labels.silence_quiet_frames`)."""
     out = []
-    for path, n in zip(paths, n_frames, strict=True):
+    min_gap = max(1, round(quiet_gap_s / hop_s))
+    for k, (path, n) in enumerate(zip(paths, n_frames, strict=True)):
         segs = corpus.segments_of(path)
-        out.append(
-            frame_targets(
-                segs["onset_s"], segs["offset_s"], segs["label"], n, hop_s, classes, boundary_s
-            ).astype(np.int16)
+        y = frame_targets(
+            segs["onset_s"], segs["offset_s"], segs["label"], n, hop_s, classes, boundary_s
         )
+        if loudness is not None:
+            y = silence_quiet_frames(y, loudness[k], min_gap)
+        out.append(y.astype(np.int16))
     return out
 
 
@@ -142,7 +148,7 @@ def fit_annotators(
     Features are computed (or read from the cache) file by file; the ridge normal
     equations are accumulated in chunks of files, so memory does not grow with the corpus.
     """
-    cfg = adapt_to_corpus(cfg, corpus.subset(paths).segments)
+    cfg, granularity = apply_granularity(cfg, corpus.subset(paths).segments)
     extractor = FeatureExtractor(cfg.features, sample_rate, cache_dir)
     hop_s = extractor.hop_s
     classes = make_classes(corpus.subset(paths).segments["label"], cfg.postprocess.silence_label)
@@ -150,16 +156,30 @@ def fit_annotators(
         raise CanapyError("no labelled segment in the training files: nothing to learn")
     feats = FeatureSequence(paths, extractor)
     lengths: list[int] = []
+    quiet_gap_s = granularity.parameters.get("quiet_gap_ms", 0.0) / 1000.0
+    phrase_level = quiet_gap_s > 0
+    loudness: list[np.ndarray] = []
 
     def each_file() -> Iterator[np.ndarray]:  # one read per file: lengths and scaling
         for k in range(len(feats)):
             progress(0.25 * k / len(feats), f"features {feats.paths[k].name}")
             x = feats[k]
             lengths.append(len(x))
+            if phrase_level:
+                loudness.append(frame_loudness(x, cfg.features))
             yield x
 
     mean, scale = feature_scaling(each_file())
-    targets = _targets(corpus, paths, lengths, hop_s, classes, cfg.training.boundary_ms / 1000)
+    targets = _targets(
+        corpus,
+        paths,
+        lengths,
+        hop_s,
+        classes,
+        cfg.training.boundary_ms / 1000,
+        loudness if phrase_level else None,
+        quiet_gap_s,
+    )
     fitted: dict[str, EsnClassifier] = {}
     wanted = set(cfg.training.models)
     if wanted & {"syntactic", "ensemble"}:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from canapy.config import PostprocessConfig
-from canapy.labels import frame_targets, make_classes
+from canapy.labels import frame_targets, make_classes, silence_quiet_frames
 from canapy.postprocess import frames_to_segments, merge_same_label
 
 CLASSES = ["SIL", "a", "b"]
@@ -133,3 +133,18 @@ def test_merge_same_label_is_pure_and_stops_at_long_gaps():
     assert out == [[1, 0, 10], [1, 25, 30]]
     assert segs == [[1, 0, 5], [1, 8, 10], [1, 25, 30]]
     assert merge_same_label(segs, p, 0) == segs
+
+
+def test_quiet_gaps_inside_phrases_become_silence_targets():
+    targets = np.array([0] * 20 + [1] * 30 + [0] * 20)
+    loud = np.zeros(70)
+    loud[20:30] = 10.0  # syllable
+    loud[33:50] = 10.0  # syllable after a 3-frame gap
+    loud[30:33] = 0.5
+    out = silence_quiet_frames(targets, loud, min_frames=3)
+    assert out[30:33].tolist() == [0, 0, 0]
+    assert (out[20:30] == 1).all() and (out[33:50] == 1).all()
+    assert (out[:20] == 0).all() and targets[31] == 1  # input untouched
+    assert (silence_quiet_frames(targets, loud, min_frames=4) == targets).all()
+    flat = silence_quiet_frames(targets, np.ones(70), min_frames=1)
+    assert (flat == targets).all()  # no contrast: nothing to learn from loudness

@@ -15,6 +15,8 @@ Steps, each configurable in :class:`canapy.config.PostprocessConfig`:
    its confidence the mean probability of that class; consecutive segments that now share
    a label and are less than ``min_gap_ms`` apart are merged (phrase-level output, see
    :mod:`canapy.granularity`; nothing is merged with the default ``min_gap_ms = 0``);
+   then (phrase level again) segments still shorter than ``min_duration_ms`` are folded
+   into their most probable neighbour less than ``min_gap_ms`` away;
 6. segments are widened by ``widen_s`` on both sides (undoing the boundary shrinking used in
    training), never past the middle of the gap to a neighbour.
 """
@@ -31,6 +33,7 @@ from canapy.config import PostprocessConfig
 
 __all__ = [
     "SEGMENT_PRED_COLUMNS",
+    "absorb_short_segments",
     "frames_to_segments",
     "merge_same_label",
     "runs_of",
@@ -130,6 +133,50 @@ def merge_same_label(
     return out
 
 
+def absorb_short_segments(
+    segments: list[list[int]], proba: np.ndarray, min_frames: int, max_gap_frames: int
+) -> list[list[int]]:
+    """Phrase level: fold ``[class, start, stop]`` segments shorter than ``min_frames`` into
+    a neighbouring segment less than ``max_gap_frames`` away, shortest first.
+
+    The neighbour whose class is most probable over the short segment's frames takes it
+    (and the gap between them); a short segment without a close neighbour is kept (a
+    rare call stands alone). Same-label neighbours are then merged
+    (:func:`merge_same_label`). Nothing changes when ``max_gap_frames`` is 0.
+
+    >>> p = np.zeros((12, 3)); p[:, 2] = 1.0; p[4:6, 1] = 2.0
+    >>> absorb_short_segments([[2, 0, 4], [1, 4, 6], [2, 6, 12]], p, 3, 2)
+    [[2, 0, 12]]
+    """
+    segs = [list(s) for s in segments]
+    if max_gap_frames <= 0:
+        return segs
+    while True:
+        short = [
+            i
+            for i, (_, a, b) in enumerate(segs)
+            if b - a < min_frames and _close_neighbours(segs, i, max_gap_frames)
+        ]
+        if not short:
+            return segs
+        i = min(short, key=lambda k: segs[k][2] - segs[k][1])
+        _, a, b = segs[i]
+        near = _close_neighbours(segs, i, max_gap_frames)
+        j = max(near, key=lambda k: float(proba[a:b, segs[k][0]].sum()))
+        segs[j][1], segs[j][2] = min(segs[j][1], a), max(segs[j][2], b)
+        del segs[i]
+        segs = merge_same_label(segs, proba, max_gap_frames)
+
+
+def _close_neighbours(segs: list[list[int]], i: int, max_gap: int) -> list[int]:
+    out = []
+    if i > 0 and segs[i][1] - segs[i - 1][2] < max_gap:
+        out.append(i - 1)
+    if i + 1 < len(segs) and segs[i + 1][1] - segs[i][2] < max_gap:
+        out.append(i + 1)
+    return out
+
+
 def frames_to_segments(
     proba: np.ndarray,
     classes: Sequence[str],
@@ -178,6 +225,9 @@ def frames_to_segments(
     runs = _fill_short_gaps(runs, max_gap)
     voted = [[vote_label(smooth, a, b), a, b] for c, a, b in runs if c != 0]
     voted = merge_same_label(voted, smooth, max_gap)
+    voted = absorb_short_segments(
+        voted, smooth, round(cfg.min_duration_ms / 1000.0 / hop_s), max_gap
+    )
     segs = [(a, b) for _, a, b in voted]
     rows = []
     end_s = duration_s if duration_s is not None else (len(proba) - 0.5) * hop_s

@@ -73,7 +73,7 @@ CANARY_STATISTICS: dict[str, float] = {
 CALL_LABEL = "call"
 """Label of the rare short calls dropped between phrases."""
 
-_SNR_DB = 22.0
+_SNR_DB = 18.0
 _AMPLITUDE = 0.4
 _SYNTAX_SEED = 20250309
 _WITHIN_GAP_S = (0.010, 0.060)
@@ -116,16 +116,18 @@ CANARY_SYLLABLES: tuple[SyllableType, ...] = (
     SyllableType("B", "down", 2000.0, 3500.0, 0.070),
     SyllableType("C", "flat", 2600.0, 2900.0, 0.045),
     SyllableType("D", "u", 2000.0, 3400.0, 0.090),
-    # three in the 4-6 kHz band
+    # four in the 4-6 kHz band
     SyllableType("E", "up", 4000.0, 6000.0, 0.030),
     SyllableType("F", "trill", 4200.0, 5800.0, 0.080),
     SyllableType("G", "noise", 4000.0, 6000.0, 0.040),
-    # three lower, harmonic ones
+    SyllableType("K", "down", 4000.0, 6000.0, 0.050),
+    # four lower ones, two of them harmonic stacks
     SyllableType("H", "stack", 1100.0, 1100.0, 0.100),
     SyllableType("I", "down", 1500.0, 2400.0, 0.025),
     SyllableType("J", "stack", 1600.0, 1600.0, 0.055),
+    SyllableType("L", "up", 1300.0, 2300.0, 0.070),
 )
-"""The phrase types: ten syllables, seven of them sharing a band with another."""
+"""The phrase types: twelve syllables, each sharing its band with at least two others."""
 
 _CALL = SyllableType(CALL_LABEL, "trill", 2200.0, 3300.0, 0.060)
 """The call shares the 2-3.5 kHz band with four phrase types (a fast trill, unlike them)."""
@@ -134,7 +136,7 @@ _CALL = SyllableType(CALL_LABEL, "trill", 2200.0, 3300.0, 0.060)
 def synth_canary_syllable(
     kind: SyllableType, sample_rate: int, rng: np.random.Generator, duration_s: float
 ) -> np.ndarray:
-    """One rendition of a syllable type, peak about 1, with small random pitch jitter.
+    """One rendition of a syllable type, peak about 1, with a random pitch shift of ±5 %.
 
     Parameters
     ----------
@@ -153,7 +155,7 @@ def synth_canary_syllable(
     """
     n = max(round(duration_s * sample_rate), 1)
     cap = 0.45 * sample_rate
-    jitter = rng.uniform(0.97, 1.03)
+    jitter = rng.uniform(0.95, 1.05)
     lo, hi = min(kind.f_lo * jitter, cap), min(kind.f_hi * jitter, cap)
     u = np.linspace(0.0, 1.0, n)
     phi0 = rng.uniform(0, 2 * np.pi)
@@ -293,7 +295,7 @@ def synth_canary_song(
         target = medians[current] * np.exp(within * rng.standard_normal())
         start = cursor
         while True:
-            utter(kind, kind.duration_s * rng.uniform(0.9, 1.1))
+            utter(kind, kind.duration_s * rng.uniform(0.85, 1.15))
             if (cursor - start) / sample_rate >= target:
                 break
             silence(rng.uniform(*_WITHIN_GAP_S))

@@ -7,7 +7,7 @@ import pytest
 
 from canapy.config import PostprocessConfig
 from canapy.labels import frame_targets, make_classes, silence_quiet_frames
-from canapy.postprocess import frames_to_segments, merge_same_label
+from canapy.postprocess import absorb_short_segments, frames_to_segments, merge_same_label
 
 CLASSES = ["SIL", "a", "b"]
 HOP = 0.002
@@ -148,3 +148,15 @@ def test_quiet_gaps_inside_phrases_become_silence_targets():
     assert (silence_quiet_frames(targets, loud, min_frames=4) == targets).all()
     flat = silence_quiet_frames(targets, np.ones(70), min_frames=1)
     assert (flat == targets).all()  # no contrast: nothing to learn from loudness
+
+
+def test_short_segments_fold_into_a_close_neighbour_at_phrase_level():
+    p = np.full((100, 3), 0.01)
+    p[:40, 1] = 0.9
+    p[40:46, 2], p[40:46, 1] = 0.6, 0.4  # a 6-frame "b" piece inside an "a" phrase
+    p[46:80, 1] = 0.9
+    segs = [[1, 0, 40], [2, 40, 46], [1, 46, 80]]
+    assert absorb_short_segments(segs, p, 10, 5) == [[1, 0, 80]]
+    assert absorb_short_segments(segs, p, 10, 0) == segs  # syllable level: untouched
+    lone = [[1, 0, 40], [2, 60, 66]]  # a short call far from any phrase stays
+    assert absorb_short_segments(lone, p, 10, 5) == lone

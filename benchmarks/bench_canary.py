@@ -89,9 +89,9 @@ def run(corpus_dir: Path, models: list[str], cache_dir: Path) -> dict:
     sample_rate = resolve_sample_rate(cfg, train_files)
     granularity = None
     try:  # the inference exists from the phrase-level work on; older code has none
-        from canapy.granularity import infer_granularity
+        from canapy.granularity import apply_granularity
 
-        granularity = infer_granularity(corpus.subset(train_files).segments).to_dict()
+        granularity = apply_granularity(cfg, corpus.subset(train_files).segments)[1].to_dict()
     except ImportError:
         pass
     w0, c0 = time.perf_counter(), _cpu_seconds()
@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, help="existing corpus folder (else a temp one)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     args = parser.parse_args(argv)
+    commit = _commit()  # before the (long) run: the code measured
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=args.threads), tempfile.TemporaryDirectory() as tmp:
@@ -148,12 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         result = run(corpus_dir, args.models.split(","), Path(tmp) / "cache")
     result.update(
         {
-            "commit": _commit(),
+            "commit": commit,
             "cpu": _cpu_model(),
             "cpu_count": os.cpu_count(),
             "blas_threads": args.threads,
             "versions": _versions(),
-            "machine_note": "shared 2-core machine, busy with other jobs: times are indicative",
+            "machine_note": "shared 2-core machine, busy with other jobs (load 8-14): wall "
+            "times are indicative, CPU times less distorted",
         }
     )
     text = json.dumps(result, indent=2)

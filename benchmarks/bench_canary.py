@@ -29,6 +29,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from canapy.io_utils import atomic_write_json
+
 
 def _cpu_model() -> str:
     try:
@@ -158,10 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             "times are indicative, CPU times less distorted",
         }
     )
-    text = json.dumps(result, indent=2)
-    print(text)
+    print(json.dumps(result, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
+    atomic_write_json(args.out, result)
     return 0
 
 

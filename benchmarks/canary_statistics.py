@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from canapy.corpus import load_corpus
+from canapy.io_utils import atomic_write_json
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CANARY = Path("canary") / "m1_2016_spring_annotations"
@@ -131,10 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     firsts = np.array([s["onset_s"].iloc[0] for s in songs])
     summary = summarise(songs, firsts)
     summary["merge_gap_s"] = args.merge_gap
-    text = json.dumps(summary, indent=2)
-    print(text)
+    print(json.dumps(summary, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
+    atomic_write_json(args.out, summary)
     return 0
 
 

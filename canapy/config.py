@@ -26,6 +26,7 @@ from typing import Any, get_type_hints
 from canapy.exceptions import ConfigError
 
 __all__ = [
+    "GRANULARITIES",
     "PRESETS",
     "AudioConfig",
     "Config",
@@ -42,6 +43,9 @@ __all__ = [
     "render_template",
     "save_config",
 ]
+
+GRANULARITIES: tuple[str, ...] = ("auto", "syllable", "phrase")
+"""Allowed values of ``postprocess.granularity``."""
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,10 @@ class PostprocessConfig:
     """Segments shorter than this are dropped (their time goes to the neighbours)."""
     min_gap_ms: float = 0.0
     """Two segments of the same label separated by a shorter gap are merged."""
+    granularity: str = "auto"
+    """Annotation granularity: "auto" (learnt from the hand labels), "syllable" (finch-like:
+    short segments kept, no gap bridged) or "phrase" (canary-like: same-label pieces merged
+    across the gaps inside a phrase, blips shorter than the shortest phrases absorbed)."""
 
     def validate(self) -> None:
         _check(
@@ -248,6 +256,12 @@ class PostprocessConfig:
         )
         _check(
             0 <= self.min_gap_ms <= 5000, "postprocess.min_gap_ms", self.min_gap_ms, "0..5000 ms"
+        )
+        _check(
+            self.granularity in GRANULARITIES,
+            "postprocess.granularity",
+            self.granularity,
+            ", ".join(f'"{g}"' for g in GRANULARITIES),
         )
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "compute_features",
     "feature_dim",
     "file_digest",
+    "frame_loudness",
     "frame_times",
     "hop_length",
     "n_frames",
@@ -126,6 +127,36 @@ def compute_features(y: np.ndarray, sample_rate: int, cfg: FeaturesConfig) -> np
         parts.append(librosa.feature.delta(static, width=5, order=2, mode="nearest"))
     feats = np.concatenate(parts, axis=0).T.astype(np.float32)
     return feats[:expected]
+
+
+def frame_loudness(features: np.ndarray, cfg: FeaturesConfig) -> np.ndarray:
+    """Loudness of each frame above the file's noise floor, from raw features.
+
+    Log-mel: the loudest band (natural-log power above that band's noise floor); MFCC: the
+    first coefficient above its 20th percentile. Only compared within one file.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n_frames, feature_dim(cfg))
+        Output of :func:`compute_features` (not standardised).
+    cfg : FeaturesConfig
+        The parameters they were computed with.
+
+    Returns
+    -------
+    ndarray, shape (n_frames,), float32
+
+    Examples
+    --------
+    >>> y = np.zeros(16000, np.float32); y[8000:12000] = np.sin(np.arange(4000) * 0.8)
+    >>> loud = frame_loudness(compute_features(y, 16000, FeaturesConfig()), FeaturesConfig())
+    >>> bool(loud[300] > loud[100] + 5)
+    True
+    """
+    if cfg.kind == "logmel":
+        return np.asarray(features[:, : cfg.n_mels].max(axis=1), np.float32)
+    c0 = np.asarray(features[:, 0], np.float32)
+    return c0 - np.percentile(c0, _NOISE_FLOOR_PERCENTILE)
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["frame_targets", "make_classes"]
+__all__ = ["frame_targets", "make_classes", "silence_quiet_frames"]
 
 
 def make_classes(labels: Sequence[str], silence_label: str) -> list[str]:
@@ -51,3 +51,51 @@ def frame_targets(
             hi = lo + 1
         out[lo:hi] = index[str(lab)]
     return out
+
+
+def silence_quiet_frames(
+    targets: np.ndarray, loudness: np.ndarray, min_frames: int, fraction: float = 0.25
+) -> np.ndarray:
+    """Targets with the quiet stretches inside segments turned into silence (class 0).
+
+    For phrase-level labels: a phrase spans its syllables *and* the silent gaps between
+    them; training those gaps as silence teaches the model the sounds, not the phrase's
+    extent, and keeps phrase edges sharp (decoding bridges the gaps again). A frame is
+    quiet below ``quiet + fraction * (loud - quiet)``, ``quiet`` being the median loudness
+    outside segments and ``loud`` the 90th percentile inside; only runs of at least
+    ``min_frames`` quiet frames change. Returns a new array.
+
+    Parameters
+    ----------
+    targets : int ndarray, shape (n,)
+        Class per frame, 0 for silence.
+    loudness : ndarray, shape (n,)
+        Per-frame loudness (e.g. :func:`canapy.features.frame_loudness`).
+    min_frames : int
+        Shortest quiet run turned into silence.
+    fraction : float
+        Position of the threshold between the quiet and loud levels.
+
+    Examples
+    --------
+    >>> t = np.array([0, 0, 1, 1, 1, 1, 1, 1, 0, 0])
+    >>> loud = np.array([0, 0, 9, 9, 0, 0, 9, 9, 0, 0.0])
+    >>> silence_quiet_frames(t, loud, 2).tolist()
+    [0, 0, 1, 1, 0, 0, 1, 1, 0, 0]
+    """
+    targets = np.asarray(targets).copy()
+    loudness = np.asarray(loudness, np.float64)[: len(targets)]
+    inside = targets != 0
+    if not inside.any():
+        return targets
+    outside = loudness[~inside]
+    quiet = float(np.median(outside)) if len(outside) >= 10 else float(np.percentile(loudness, 10))
+    loud = float(np.percentile(loudness[inside], 90))
+    if loud <= quiet:
+        return targets
+    mask = inside & (loudness < quiet + fraction * (loud - quiet))
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        if b - a >= min_frames:
+            targets[a:b] = 0
+    return targets

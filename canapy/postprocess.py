@@ -4,13 +4,19 @@ Steps, each configurable in :class:`canapy.config.PostprocessConfig`:
 
 1. probabilities are smoothed by a moving average ``smoothing_ms`` wide;
 2. each frame takes its most probable class; runs of equal class are formed;
-3. runs shorter than ``min_duration_ms`` are absorbed, shortest first, by the neighbouring
+3. (only with ``min_gap_ms`` > 0) silence shorter than ``min_gap_ms`` between two runs of
+   the same class is filled first, so that the syllables of a phrase form one run; runs
+   shorter than ``min_duration_ms`` are then absorbed, shortest first, by the neighbouring
    run whose class is most probable over the short run's frames (a duration-weighted vote:
-   what matters is how long and how confidently, not how many runs), or turned into silence
-   when both neighbours are silence;
+   what matters is how long and how confidently, not how many runs), or turned into
+   silence when both neighbours are silence;
 4. silence shorter than ``min_gap_ms`` between two runs of the same class is filled;
 5. each segment's label is the class with the largest summed probability over its frames,
-   its confidence the mean probability of that class;
+   its confidence the mean probability of that class; consecutive segments that now share
+   a label and are less than ``min_gap_ms`` apart are merged (phrase-level output, see
+   :mod:`canapy.granularity`; nothing is merged with the default ``min_gap_ms = 0``);
+   then (phrase level again) segments still shorter than ``min_duration_ms`` are folded
+   into their most probable neighbour less than ``min_gap_ms`` away;
 6. segments are widened by ``widen_s`` on both sides (undoing the boundary shrinking used in
    training), never past the middle of the gap to a neighbour.
 """
@@ -25,7 +31,14 @@ from scipy.ndimage import uniform_filter1d
 
 from canapy.config import PostprocessConfig
 
-__all__ = ["SEGMENT_PRED_COLUMNS", "frames_to_segments", "runs_of"]
+__all__ = [
+    "SEGMENT_PRED_COLUMNS",
+    "absorb_short_segments",
+    "frames_to_segments",
+    "merge_same_label",
+    "runs_of",
+    "vote_label",
+]
 
 SEGMENT_PRED_COLUMNS = ["onset_s", "offset_s", "label", "confidence"]
 
@@ -83,6 +96,87 @@ def _fill_short_gaps(runs: list[list[int]], max_gap_frames: int) -> list[list[in
     return _merge_equal(runs)
 
 
+def vote_label(proba: np.ndarray, start: int, stop: int) -> int:
+    """Class (never silence) with the largest summed probability over frames ``start:stop``.
+
+    >>> vote_label(np.array([[0.9, 0.1, 0.0], [0.2, 0.3, 0.5], [0.2, 0.2, 0.6]]), 0, 3)
+    2
+    """
+    return 1 + int(np.argmax(proba[start:stop, 1:].sum(axis=0)))
+
+
+def merge_same_label(
+    segments: list[list[int]], proba: np.ndarray, max_gap_frames: int
+) -> list[list[int]]:
+    """Merge consecutive ``[class, start, stop]`` segments of one class less than
+    ``max_gap_frames`` apart (silence between them included), then re-vote each merged
+    segment's class over its whole span with :func:`vote_label`.
+
+    With ``max_gap_frames = 0`` nothing is merged. Used for phrase-level output, where a
+    phrase's label comes back after the silent gaps between its syllables.
+
+    >>> p = np.zeros((10, 3)); p[:, 1] = 1.0
+    >>> merge_same_label([[1, 0, 3], [1, 5, 8], [2, 8, 9]], p, 3)
+    [[1, 0, 8], [2, 8, 9]]
+    """
+    if max_gap_frames <= 0:
+        return [list(s) for s in segments]
+    out: list[list[int]] = []
+    for cls, a, b in segments:
+        if out and out[-1][0] == cls and a - out[-1][2] < max_gap_frames:
+            out[-1][2] = b
+            out[-1][0] = vote_label(proba, out[-1][1], b)
+        else:
+            out.append([cls, a, b])
+    if len(out) < len(segments):  # a re-vote can make new neighbours equal
+        return merge_same_label(out, proba, max_gap_frames)
+    return out
+
+
+def absorb_short_segments(
+    segments: list[list[int]], proba: np.ndarray, min_frames: int, max_gap_frames: int
+) -> list[list[int]]:
+    """Phrase level: fold ``[class, start, stop]`` segments shorter than ``min_frames`` into
+    a neighbouring segment less than ``max_gap_frames`` away, shortest first.
+
+    The neighbour whose class is most probable over the short segment's frames takes it
+    (and the gap between them); a short segment without a close neighbour is kept (a
+    rare call stands alone). Same-label neighbours are then merged
+    (:func:`merge_same_label`). Nothing changes when ``max_gap_frames`` is 0.
+
+    >>> p = np.zeros((12, 3)); p[:, 2] = 1.0; p[4:6, 1] = 2.0
+    >>> absorb_short_segments([[2, 0, 4], [1, 4, 6], [2, 6, 12]], p, 3, 2)
+    [[2, 0, 12]]
+    """
+    segs = [list(s) for s in segments]
+    if max_gap_frames <= 0:
+        return segs
+    while True:
+        short = [
+            i
+            for i, (_, a, b) in enumerate(segs)
+            if b - a < min_frames and _close_neighbours(segs, i, max_gap_frames)
+        ]
+        if not short:
+            return segs
+        i = min(short, key=lambda k: segs[k][2] - segs[k][1])
+        _, a, b = segs[i]
+        near = _close_neighbours(segs, i, max_gap_frames)
+        j = max(near, key=lambda k: float(proba[a:b, segs[k][0]].sum()))
+        segs[j][1], segs[j][2] = min(segs[j][1], a), max(segs[j][2], b)
+        del segs[i]
+        segs = merge_same_label(segs, proba, max_gap_frames)
+
+
+def _close_neighbours(segs: list[list[int]], i: int, max_gap: int) -> list[int]:
+    out = []
+    if i > 0 and segs[i][1] - segs[i - 1][2] < max_gap:
+        out.append(i - 1)
+    if i + 1 < len(segs) and segs[i + 1][1] - segs[i][2] < max_gap:
+        out.append(i + 1)
+    return out
+
+
 def frames_to_segments(
     proba: np.ndarray,
     classes: Sequence[str],
@@ -125,15 +219,19 @@ def frames_to_segments(
         raise ValueError(f"proba must be (n_frames, {len(classes)}), got {proba.shape}")
     width = round(cfg.smoothing_ms / 1000.0 / hop_s)
     smooth = uniform_filter1d(proba, size=width, axis=0, mode="nearest") if width > 1 else proba
-    runs = runs_of(np.argmax(smooth, axis=1))
+    max_gap = round(cfg.min_gap_ms / 1000.0 / hop_s)
+    runs = _fill_short_gaps(runs_of(np.argmax(smooth, axis=1)), max_gap)
     runs = _absorb_short_runs(runs, smooth, round(cfg.min_duration_ms / 1000.0 / hop_s))
-    runs = _fill_short_gaps(runs, round(cfg.min_gap_ms / 1000.0 / hop_s))
-    segs = [(a, b) for c, a, b in runs if c != 0]
+    runs = _fill_short_gaps(runs, max_gap)
+    voted = [[vote_label(smooth, a, b), a, b] for c, a, b in runs if c != 0]
+    voted = merge_same_label(voted, smooth, max_gap)
+    voted = absorb_short_segments(
+        voted, smooth, round(cfg.min_duration_ms / 1000.0 / hop_s), max_gap
+    )
+    segs = [(a, b) for _, a, b in voted]
     rows = []
     end_s = duration_s if duration_s is not None else (len(proba) - 0.5) * hop_s
-    for k, (a, b) in enumerate(segs):
-        votes = smooth[a:b, 1:].sum(axis=0)
-        cls = 1 + int(np.argmax(votes))
+    for k, (cls, a, b) in enumerate(voted):
         on = max(0.0, (a - 0.5) * hop_s)
         off = min(end_s, (b - 0.5) * hop_s)
         if widen_s > 0:

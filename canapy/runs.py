@@ -83,6 +83,8 @@ class RunInfo:
     validation: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     train_seconds: float | None = None
     fingerprint: str | None = None
+    granularity: Mapping[str, Any] | None = None
+    """The annotation granularity inferred at training (``GranularityReport.to_dict()``)."""
 
     @property
     def name(self) -> str:
@@ -154,6 +156,7 @@ def read_run(run_dir: str | Path) -> RunInfo:
         validation=dict(data.get("validation") or {}),
         train_seconds=data.get("train_seconds"),
         fingerprint=data.get("fingerprint"),
+        granularity=data.get("granularity"),
     )
 
 

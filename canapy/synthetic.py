@@ -18,14 +18,24 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import soundfile as sf
 
-__all__ = ["DEFAULT_VOCABULARY", "make_example_corpus", "synth_song", "synth_syllable"]
+__all__ = [
+    "DEFAULT_VOCABULARY",
+    "add_background_noise",
+    "band_noise",
+    "make_example_corpus",
+    "ramp_envelope",
+    "synth_song",
+    "synth_syllable",
+    "unlabelled_note",
+    "write_songs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +57,14 @@ def _phase(freq_hz: np.ndarray, sample_rate: int) -> np.ndarray:
     return 2 * np.pi * np.cumsum(freq_hz) / sample_rate
 
 
-def _band_noise(
+def band_noise(
     rng: np.random.Generator, n: int, sample_rate: int, low_hz: float, high_hz: float
 ) -> np.ndarray:
-    """White noise band-passed to ``[low_hz, high_hz]`` by zeroing FFT bins."""
+    """White noise band-passed to ``[low_hz, high_hz]`` by zeroing FFT bins, peak 1.
+
+    >>> band_noise(np.random.default_rng(0), 1000, 16000, 4000.0, 6000.0).shape
+    (1000,)
+    """
     spectrum = np.fft.rfft(rng.standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
     spectrum[(freqs < low_hz) | (freqs > high_hz)] = 0
@@ -58,8 +72,12 @@ def _band_noise(
     return out / (np.max(np.abs(out)) + 1e-12)
 
 
-def _envelope(n: int, sample_rate: int) -> np.ndarray:
-    """Flat envelope with raised-cosine ramps of 5 ms at both ends."""
+def ramp_envelope(n: int, sample_rate: int) -> np.ndarray:
+    """Flat envelope of ``n`` samples with raised-cosine ramps of 5 ms at both ends.
+
+    >>> float(ramp_envelope(400, 16000)[200]), float(ramp_envelope(400, 16000)[0])
+    (1.0, 0.0)
+    """
     ramp = min(int(_RAMP_S * sample_rate), n // 2)
     env = np.ones(n)
     if ramp > 0:
@@ -113,7 +131,7 @@ def synth_syllable(
             0.5 * np.sin(2 * np.pi * min(1500.0, cap) * t + phi0)
             + 0.5 * np.sin(2 * np.pi * min(3500.0, cap) * t)
         ),
-        lambda: _band_noise(rng, n, sample_rate, min(4000.0, cap * 0.8), min(6000.0, cap)),
+        lambda: band_noise(rng, n, sample_rate, min(4000.0, cap * 0.8), min(6000.0, cap)),
     ]
     if label_index < len(makers):
         wave = np.asarray(makers[label_index](), dtype=np.float64)
@@ -123,7 +141,7 @@ def synth_syllable(
         wave = sum(np.sin(2 * np.pi * k * f0 * t + phi0) / k for k in (1, 2, 3) if k * f0 < cap)
         wave = np.asarray(wave, dtype=np.float64)
     wave = wave / (np.max(np.abs(wave)) + 1e-12)
-    return wave * _envelope(n, sample_rate)
+    return wave * ramp_envelope(n, sample_rate)
 
 
 def _transition_matrix(n_labels: int) -> np.ndarray:
@@ -200,13 +218,81 @@ def synth_song(
         pieces.append(syl)
         cursor += len(syl)
     silence(rng.uniform(0.3, 0.6))
-    y = np.concatenate(pieces)
-    noise_std = _AMPLITUDE / np.sqrt(2) / 10 ** (_SNR_DB / 20)
-    y = y + noise_std * rng.standard_normal(len(y))
-    y = np.clip(y, -1.0, 1.0).astype(np.float32)
+    y = add_background_noise(np.concatenate(pieces), rng, _SNR_DB, _AMPLITUDE)
     segments = pd.DataFrame(rows, columns=["onset_s", "offset_s", "label"])
     segments["label"] = segments["label"].astype(str)
     return y, segments
+
+
+def add_background_noise(
+    y: np.ndarray, rng: np.random.Generator, snr_db: float, amplitude: float
+) -> np.ndarray:
+    """Add white noise ``snr_db`` below a tone of peak ``amplitude``; clip to float32 [-1, 1].
+
+    >>> y = add_background_noise(np.zeros(100), np.random.default_rng(0), 25.0, 0.4)
+    >>> y.dtype, bool(0 < np.abs(y).max() < 0.1)
+    (dtype('float32'), True)
+    """
+    noise_std = amplitude / np.sqrt(2) / 10 ** (snr_db / 20)
+    y = y + noise_std * rng.standard_normal(len(y))
+    return np.clip(y, -1.0, 1.0).astype(np.float32)
+
+
+def write_songs(
+    out_dir: str | Path,
+    songs: Iterable[tuple[np.ndarray, pd.DataFrame]],
+    sample_rate: int,
+    n_annotated: int,
+    readme: str,
+) -> Path:
+    """Write ``song_000.wav``... and, for the first ``n_annotated``, their marron1csv files.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Created if missing.
+    songs : iterable of (audio, segments)
+        Audio float in [-1, 1]; segments with columns ``onset_s, offset_s, label``.
+    sample_rate : int
+        Rate in Hz.
+    n_annotated : int
+        How many of the first songs get an annotation file.
+    readme : str
+        Text of ``README.txt``.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    from canapy.corpus import write_annotation  # local: keeps this module light to import
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for i, (y, segments) in enumerate(songs):
+        wav = out / f"song_{i:03d}.wav"
+        sf.write(wav, y, sample_rate, subtype="PCM_16")
+        if i < n_annotated:
+            write_annotation(segments, wav, out, annot_format="marron1csv")
+        n += 1
+    (out / "README.txt").write_text(readme, encoding="utf-8")
+    logger.info("wrote %d synthetic songs to %s", n, out)
+    return out
+
+
+def unlabelled_note(n_files: int, n_unlabelled: int) -> str:
+    """README sentence naming the songs left without annotation (empty if none).
+
+    >>> unlabelled_note(2, 1)[:23]
+    'song_002.wav .. song_00'
+    """
+    if not n_unlabelled:
+        return ""
+    return (
+        f"song_{n_files:03d}.wav .. song_{n_files + n_unlabelled - 1:03d}.wav have no "
+        "annotation: annotate them with a trained model.\n"
+    )
 
 
 _README = """Synthetic example corpus made by canapy.synthetic.make_example_corpus (seed {seed}).
@@ -246,29 +332,12 @@ def make_example_corpus(
     Path
         ``out_dir``.
     """
-    from canapy.corpus import write_annotation  # local: keeps this module light to import
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    for i in range(n_files + n_unlabelled):
-        y, segments = synth_song(rng, sample_rate=sample_rate)
-        wav = out / f"song_{i:03d}.wav"
-        sf.write(wav, y, sample_rate, subtype="PCM_16")
-        if i < n_files:
-            write_annotation(segments, wav, out, annot_format="marron1csv")
-    unlabelled = (
-        f"song_{n_files:03d}.wav .. song_{n_files + n_unlabelled - 1:03d}.wav have no "
-        "annotation: annotate them with a trained model.\n"
-        if n_unlabelled
-        else ""
-    )
+    songs = (synth_song(rng, sample_rate=sample_rate) for _ in range(n_files + n_unlabelled))
     text = _README.format(
         seed=seed,
         sample_rate=sample_rate,
         labels=", ".join(DEFAULT_VOCABULARY),
-        unlabelled=unlabelled,
+        unlabelled=unlabelled_note(n_files, n_unlabelled),
     )
-    (out / "README.txt").write_text(text, encoding="utf-8")
-    logger.info("wrote %d synthetic songs to %s", n_files + n_unlabelled, out)
-    return out
+    return write_songs(out_dir, songs, sample_rate, n_files, text)

@@ -11,7 +11,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +22,10 @@ from canapy.audio import audio_info
 from canapy.config import Config, config_to_dict, save_config
 from canapy.corpus import Corpus, corpus_fingerprint, write_annotation
 from canapy.exceptions import CanapyError
-from canapy.features import FeatureExtractor
+from canapy.features import FeatureExtractor, frame_loudness
+from canapy.granularity import GranularityReport, apply_granularity
 from canapy.io_utils import atomic_write_json
-from canapy.labels import frame_targets, make_classes
+from canapy.labels import frame_targets, make_classes, silence_quiet_frames
 from canapy.metrics import EvaluationResult, evaluate_segments
 from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
 from canapy.persistence import save_model
@@ -79,32 +80,21 @@ def resolve_sample_rate(cfg: Config, paths: Sequence[Path]) -> int:
 
 
 def adapt_to_corpus(cfg: Config, segments: pd.DataFrame) -> Config:
-    """Shrink the time constants of post-processing to the corpus' shortest syllables.
+    """Adapt post-processing and training targets to the corpus' annotation granularity.
 
-    The defaults (8 ms minimum duration, 6 ms smoothing, 4 ms boundary margin) suit
-    songbirds; for species with very short calls they would erase syllables. Each is capped
-    by a fraction of the 1st percentile of the hand-labelled durations; longer syllables
-    leave the config unchanged.
+    Syllable-level labels shrink the time constants to the shortest syllables; phrase-level
+    labels bridge the gaps inside phrases and absorb blips (see
+    :func:`canapy.granularity.apply_granularity`, which also returns the report).
 
     Examples
     --------
     >>> from canapy.config import default_config
-    >>> segs = pd.DataFrame({"onset_s": [0.0, 0.1], "offset_s": [0.006, 0.106]})
+    >>> segs = pd.DataFrame({"onset_s": [0.0, 0.1], "offset_s": [0.006, 0.106],
+    ...                      "label": ["a", "b"]})
     >>> adapt_to_corpus(default_config(), segs).postprocess.min_duration_ms
     3.0
     """
-    if segments.empty:
-        return cfg
-    shortest_ms = 1000.0 * float(np.quantile(segments["offset_s"] - segments["onset_s"], 0.01))
-    post = replace(
-        cfg.postprocess,
-        min_duration_ms=min(cfg.postprocess.min_duration_ms, round(0.5 * shortest_ms, 3)),
-        smoothing_ms=min(cfg.postprocess.smoothing_ms, round(0.5 * shortest_ms, 3)),
-    )
-    training = replace(
-        cfg.training, boundary_ms=min(cfg.training.boundary_ms, round(0.25 * shortest_ms, 3))
-    )
-    return replace(cfg, postprocess=post, training=training)
+    return apply_granularity(cfg, segments)[0]
 
 
 class FeatureSequence(Sequence):
@@ -133,15 +123,21 @@ def _targets(
     hop_s: float,
     classes: Sequence[str],
     boundary_s: float,
+    loudness: Sequence[np.ndarray] | None = None,
+    quiet_gap_s: float = 0.0,
 ) -> list[np.ndarray]:
+    """Frame targets of each file; with ``loudness`` (phrase-level labels), the quiet gaps
+    inside segments are trained as silence (:func:`canapy.labels.silence_quiet_frames`)."""
     out = []
-    for path, n in zip(paths, n_frames, strict=True):
+    min_gap = max(1, round(quiet_gap_s / hop_s))
+    for k, (path, n) in enumerate(zip(paths, n_frames, strict=True)):
         segs = corpus.segments_of(path)
-        out.append(
-            frame_targets(
-                segs["onset_s"], segs["offset_s"], segs["label"], n, hop_s, classes, boundary_s
-            ).astype(np.int16)
+        y = frame_targets(
+            segs["onset_s"], segs["offset_s"], segs["label"], n, hop_s, classes, boundary_s
         )
+        if loudness is not None:
+            y = silence_quiet_frames(y, loudness[k], min_gap)
+        out.append(y.astype(np.int16))
     return out
 
 
@@ -158,7 +154,7 @@ def fit_annotators(
     Features are computed (or read from the cache) file by file; the ridge normal
     equations are accumulated in chunks of files, so memory does not grow with the corpus.
     """
-    cfg = adapt_to_corpus(cfg, corpus.subset(paths).segments)
+    cfg, granularity = apply_granularity(cfg, corpus.subset(paths).segments)
     extractor = FeatureExtractor(cfg.features, sample_rate, cache_dir)
     hop_s = extractor.hop_s
     classes = make_classes(corpus.subset(paths).segments["label"], cfg.postprocess.silence_label)
@@ -166,16 +162,30 @@ def fit_annotators(
         raise CanapyError("no labelled segment in the training files: nothing to learn")
     feats = FeatureSequence(paths, extractor)
     lengths: list[int] = []
+    quiet_gap_s = granularity.parameters.get("quiet_gap_ms", 0.0) / 1000.0
+    phrase_level = quiet_gap_s > 0
+    loudness: list[np.ndarray] = []
 
     def each_file() -> Iterator[np.ndarray]:  # one read per file: lengths and scaling
         for k in range(len(feats)):
             progress(0.25 * k / len(feats), f"features {feats.paths[k].name}")
             x = feats[k]
             lengths.append(len(x))
+            if phrase_level:
+                loudness.append(frame_loudness(x, cfg.features))
             yield x
 
     mean, scale = feature_scaling(each_file())
-    targets = _targets(corpus, paths, lengths, hop_s, classes, cfg.training.boundary_ms / 1000)
+    targets = _targets(
+        corpus,
+        paths,
+        lengths,
+        hop_s,
+        classes,
+        cfg.training.boundary_ms / 1000,
+        loudness if phrase_level else None,
+        quiet_gap_s,
+    )
     fitted: dict[str, EsnClassifier] = {}
     wanted = set(cfg.training.models)
     if wanted & {"syntactic", "ensemble"}:
@@ -298,6 +308,8 @@ class TrainResult:
     validation: dict[str, EvaluationResult] = field(default_factory=dict)
     validation_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    granularity: GranularityReport | None = None
+    """Syllable- or phrase-level labels, as inferred (or forced by the config)."""
 
 
 def _split_validation(paths: Sequence[Path], fraction: float, seed: int) -> tuple[list, list]:
@@ -322,8 +334,9 @@ def train(
     """Train, measure on held-out files, retrain on every file and save the models.
 
     ``run_dir`` receives one folder per model kind (``model.joblib`` + ``metadata.json``),
-    the resolved ``config.toml``, ``run.json`` (files, validation summaries, timings) and
-    ``validation.json`` (the full held-out results: per class, confusion counts, per file).
+    the resolved ``config.toml``, ``run.json`` (files, validation summaries, timings, the
+    ``granularity`` report) and ``validation.json`` (the full held-out results: per class,
+    confusion counts, per file).
     """
     start = time.perf_counter()
     run_dir = Path(run_dir)
@@ -331,7 +344,7 @@ def train(
     if not paths:
         raise CanapyError("the corpus has no annotated audio file: nothing to train on")
     sample_rate = resolve_sample_rate(cfg, paths)
-    cfg = adapt_to_corpus(cfg, corpus.segments)
+    cfg, granularity = apply_granularity(cfg, corpus.segments)
     fit_paths, val_paths = _split_validation(
         paths, cfg.training.validation_fraction, cfg.training.seed
     )
@@ -367,6 +380,7 @@ def train(
                     "n_segments": len(corpus.segments),
                 },
                 "metrics": metrics,
+                "granularity": granularity.to_dict(),
             },
         )
     save_config(cfg, run_dir / "config.toml")
@@ -381,6 +395,7 @@ def train(
             "validation": {k: v.summary() for k, v in validation.items()},
             "train_seconds": round(seconds, 3),
             "fingerprint": fingerprint,
+            "granularity": granularity.to_dict(),
         },
     )
     if validation:  # the full held-out results (per class, confusion, per file)
@@ -388,7 +403,9 @@ def train(
             run_dir / VALIDATION_FILE, {k: v.to_dict() for k, v in validation.items()}
         )
     progress(1.0, f"saved to {run_dir}")
-    return TrainResult(run_dir, annotators, validation, [str(p) for p in val_paths], seconds)
+    return TrainResult(
+        run_dir, annotators, validation, [str(p) for p in val_paths], seconds, granularity
+    )
 
 
 def annotate_files(

@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     with terminal_progress("train", args.quiet) as progress:
         result = train(corpus, cfg, args.output, cache_dir(args), progress)
     print(f"trained {', '.join(result.annotators)} in {result.seconds:.1f} s -> {result.run_dir}")
+    if result.granularity is not None:
+        print(f"annotation granularity: {result.granularity.describe()}")
     if result.validation:
         print(f"held-out metrics ({len(result.validation_files)} files):")
         print_metrics(result.validation)

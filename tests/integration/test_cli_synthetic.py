@@ -53,6 +53,16 @@ def test_train_writes_models_metadata_and_held_out_metrics(trained):
     assert per_file == set(info["validation_files"])
 
 
+def test_train_records_the_inferred_syllable_granularity(trained):
+    _, _, run = trained
+    info = json.loads((run / "run.json").read_text())
+    assert info["granularity"]["granularity"] == "syllable"
+    assert info["granularity"]["source"] == "inferred"
+    assert info["granularity"]["confidence"] > 0.9
+    meta = json.loads((run / "ensemble" / "metadata.json").read_text())
+    assert meta["granularity"] == info["granularity"]
+
+
 def test_evaluate_prints_and_writes_json(trained, capsys, tmp_path):
     root, data, run = trained
     out = tmp_path / "m.json"

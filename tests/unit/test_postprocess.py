@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from canapy.config import PostprocessConfig
-from canapy.labels import frame_targets, make_classes
-from canapy.postprocess import frames_to_segments
+from canapy.labels import frame_targets, make_classes, silence_quiet_frames
+from canapy.postprocess import absorb_short_segments, frames_to_segments, merge_same_label
 
 CLASSES = ["SIL", "a", "b"]
 HOP = 0.002
@@ -83,3 +84,79 @@ def test_segments_are_clipped_to_the_recording():
     labels = [1] * 10
     segs = frames_to_segments(_onehot(labels), CLASSES, HOP, _cfg(), widen_s=0.01, duration_s=0.019)
     assert segs["onset_s"][0] == 0.0 and segs["offset_s"][0] <= 0.019
+
+
+def _phrase(labels_ms: list[tuple[int, int]]) -> np.ndarray:
+    """Frame labels at HOP from ``(class, duration_ms)`` pieces."""
+    return np.concatenate([np.full(round(ms / 1000 / HOP), c) for c, ms in labels_ms])
+
+
+def test_phrase_level_output_bridges_gaps_and_absorbs_blips():
+    # one "a" phrase: syllables with 20-40 ms silent gaps, a 12 ms "b" blip inside a
+    # syllable and a 14 ms "b" blip inside a gap; then silence and a "b" phrase
+    frames = _phrase(
+        [
+            *[(0, 100), (1, 60), (0, 20), (1, 30), (2, 12), (1, 30), (0, 14), (2, 14)],
+            *[(0, 12), (1, 60), (0, 40), (1, 60), (0, 200), (2, 300), (0, 100)],
+        ]
+    )
+    phrase = _cfg(min_duration_ms=25.0, min_gap_ms=150.0)
+    segs = frames_to_segments(_onehot(frames), CLASSES, HOP, phrase)
+    assert segs["label"].tolist() == ["a", "b"]
+    assert segs["onset_s"].iloc[0] == pytest.approx(0.099, abs=HOP)
+    assert segs["offset_s"].iloc[0] == pytest.approx(0.451, abs=HOP)
+    # the same frames read at syllable level keep every piece
+    syllable = frames_to_segments(_onehot(frames), CLASSES, HOP, _cfg(min_duration_ms=8.0))
+    assert syllable["label"].tolist().count("a") == 5
+    assert len(syllable) > 5
+
+
+def test_pieces_relabelled_by_their_vote_are_merged_at_phrase_level():
+    # "a" then a run whose frames lean to "b" but whose summed vote says "a"
+    p = np.full((200, 3), 0.01)
+    p[:50, 1] = 0.98
+    p[50:60, 0] = 0.98  # 20 ms gap
+    p[60:100, 2], p[60:100, 1] = 0.5, 0.45  # argmax "b"...
+    p[100:200, 1] = 0.98  # ... but the next "a" run is long
+    p[60:100, 2] = 0.40  # make the run's own vote "a" after smoothing
+    segs = frames_to_segments(p, CLASSES, HOP, _cfg(min_gap_ms=100.0))
+    assert segs["label"].tolist() == ["a"]
+    split = frames_to_segments(p, CLASSES, HOP, _cfg())
+    assert len(split) == 2  # at syllable level the gap stays
+
+
+def test_merge_same_label_is_pure_and_stops_at_long_gaps():
+    p = np.zeros((30, 3))
+    p[:, 1] = 1.0
+    segs = [[1, 0, 5], [1, 8, 10], [1, 25, 30]]
+    out = merge_same_label(segs, p, 5)
+    assert out == [[1, 0, 10], [1, 25, 30]]
+    assert segs == [[1, 0, 5], [1, 8, 10], [1, 25, 30]]
+    assert merge_same_label(segs, p, 0) == segs
+
+
+def test_quiet_gaps_inside_phrases_become_silence_targets():
+    targets = np.array([0] * 20 + [1] * 30 + [0] * 20)
+    loud = np.zeros(70)
+    loud[20:30] = 10.0  # syllable
+    loud[33:50] = 10.0  # syllable after a 3-frame gap
+    loud[30:33] = 0.5
+    out = silence_quiet_frames(targets, loud, min_frames=3)
+    assert out[30:33].tolist() == [0, 0, 0]
+    assert (out[20:30] == 1).all() and (out[33:50] == 1).all()
+    assert (out[:20] == 0).all() and targets[31] == 1  # input untouched
+    assert (silence_quiet_frames(targets, loud, min_frames=4) == targets).all()
+    flat = silence_quiet_frames(targets, np.ones(70), min_frames=1)
+    assert (flat == targets).all()  # no contrast: nothing to learn from loudness
+
+
+def test_short_segments_fold_into_a_close_neighbour_at_phrase_level():
+    p = np.full((100, 3), 0.01)
+    p[:40, 1] = 0.9
+    p[40:46, 2], p[40:46, 1] = 0.6, 0.4  # a 6-frame "b" piece inside an "a" phrase
+    p[46:80, 1] = 0.9
+    segs = [[1, 0, 40], [2, 40, 46], [1, 46, 80]]
+    assert absorb_short_segments(segs, p, 10, 5) == [[1, 0, 80]]
+    assert absorb_short_segments(segs, p, 10, 0) == segs  # syllable level: untouched
+    lone = [[1, 0, 40], [2, 60, 66]]  # a short call far from any phrase stays
+    assert absorb_short_segments(lone, p, 10, 5) == lone

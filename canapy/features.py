@@ -1,4 +1,4 @@
-"""Spectral features of audio, computed with librosa and cached on disk.
+"""Spectral features of audio (log-mel or MFCC, with deltas), cached on disk.
 
 Frame ``i`` of a feature matrix is centred at ``i * hop`` seconds (librosa's
 ``center=True`` convention), so a file of ``n`` samples has ``1 + n // hop`` frames.
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from canapy.config import FeaturesConfig
+from canapy.spectral import delta, mel_power_spectrogram
 
 __all__ = [
     "FeatureExtractor",
@@ -28,6 +29,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _NOISE_FLOOR_PERCENTILE = 20.0
+_FEATURES_VERSION = 2
+"""Part of the cache key: bump it when :func:`compute_features` changes its output."""
 
 
 def hop_length(sample_rate: int, cfg: FeaturesConfig) -> int:
@@ -94,8 +97,6 @@ def compute_features(y: np.ndarray, sample_rate: int, cfg: FeaturesConfig) -> np
     >>> compute_features(y, 16000, FeaturesConfig()).shape
     (501, 120)
     """
-    import librosa
-
     y = np.asarray(y, dtype=np.float32)
     expected = n_frames(len(y), sample_rate, cfg)
     hop = hop_length(sample_rate, cfg)
@@ -105,25 +106,16 @@ def compute_features(y: np.ndarray, sample_rate: int, cfg: FeaturesConfig) -> np
     fmin = min(cfg.fmin, fmax / 2.0)
     if len(y) < n_fft:
         y = np.pad(y, (0, n_fft - len(y)))
-    mel = librosa.feature.melspectrogram(
-        y=y,
-        sr=sample_rate,
-        n_fft=n_fft,
-        hop_length=hop,
-        win_length=win,
-        n_mels=cfg.n_mels,
-        fmin=fmin,
-        fmax=fmax,
-        power=2.0,
-    )
+    mel = mel_power_spectrogram(y, sample_rate, n_fft, hop, win, cfg.n_mels, fmin, fmax)
     logmel = np.log(mel + 1e-10)
     logmel -= np.percentile(logmel, _NOISE_FLOOR_PERCENTILE, axis=1, keepdims=True)
-    static = logmel if cfg.kind == "logmel" else librosa.feature.mfcc(S=logmel, n_mfcc=cfg.n_mfcc)
-    parts = [static]
-    if cfg.deltas >= 1:
-        parts.append(librosa.feature.delta(static, width=5, order=1, mode="nearest"))
-    if cfg.deltas >= 2:
-        parts.append(librosa.feature.delta(static, width=5, order=2, mode="nearest"))
+    if cfg.kind == "logmel":
+        static = logmel
+    else:
+        import scipy.fft  # only MFCCs need it
+
+        static = scipy.fft.dct(logmel, axis=0, type=2, norm="ortho")[: cfg.n_mfcc]
+    parts = [static] + [delta(static, order) for order in range(1, cfg.deltas + 1)]
     feats = np.concatenate(parts, axis=0).T.astype(np.float32)
     return feats[:expected]
 
@@ -137,8 +129,10 @@ def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _features_of_file(digest: str, path: str, sample_rate: int, params: dict) -> np.ndarray:
-    """Cached worker: ``digest`` and ``params`` form the cache key, ``path`` is not used in it."""
+def _features_of_file(
+    digest: str, path: str, sample_rate: int, params: dict, version: int = _FEATURES_VERSION
+) -> np.ndarray:
+    """Cached worker: ``digest``, ``params`` and ``version`` form the cache key, not ``path``."""
     from canapy.audio import load_audio
 
     y, sr = load_audio(path, sample_rate)
@@ -178,7 +172,9 @@ class FeatureExtractor:
     def __call__(self, path: str | Path) -> np.ndarray:
         """Features of one file, shape ``(n_frames, d)``."""
         digest = file_digest(path) if self.cache_dir is not None else ""
-        return self._compute(digest, str(path), self.sample_rate, asdict(self.cfg))
+        return self._compute(
+            digest, str(path), self.sample_rate, asdict(self.cfg), _FEATURES_VERSION
+        )
 
     def signal(self, y: np.ndarray) -> np.ndarray:
         """Features of a signal already at :attr:`sample_rate` (not cached)."""

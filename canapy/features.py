@@ -17,18 +17,23 @@ from canapy.config import FeaturesConfig
 from canapy.spectral import delta, mel_power_spectrogram
 
 __all__ = [
+    "NOISE_FLOOR_PERCENTILE",
     "FeatureExtractor",
     "compute_features",
     "feature_dim",
+    "features_from_logmel",
+    "fft_sizes",
     "file_digest",
     "frame_times",
     "hop_length",
+    "log_mel",
     "n_frames",
 ]
 
 logger = logging.getLogger(__name__)
 
-_NOISE_FLOOR_PERCENTILE = 20.0
+NOISE_FLOOR_PERCENTILE = 20.0
+"""Percentile (over a file's frames) of each mel band taken as its noise floor."""
 _FEATURES_VERSION = 2
 """Part of the cache key: bump it when :func:`compute_features` changes its output."""
 
@@ -42,7 +47,12 @@ def hop_length(sample_rate: int, cfg: FeaturesConfig) -> int:
     return max(1, round(cfg.hop_ms * sample_rate / 1000.0))
 
 
-def _fft_sizes(sample_rate: int, cfg: FeaturesConfig) -> tuple[int, int]:
+def fft_sizes(sample_rate: int, cfg: FeaturesConfig) -> tuple[int, int]:
+    """FFT size (a power of two) and window length in samples.
+
+    >>> fft_sizes(32000, FeaturesConfig(win_ms=12.0))
+    (512, 384)
+    """
     win = max(8, round(cfg.win_ms * sample_rate / 1000.0))
     n_fft = 1 << int(np.ceil(np.log2(win)))
     return n_fft, win
@@ -99,16 +109,37 @@ def compute_features(y: np.ndarray, sample_rate: int, cfg: FeaturesConfig) -> np
     """
     y = np.asarray(y, dtype=np.float32)
     expected = n_frames(len(y), sample_rate, cfg)
-    hop = hop_length(sample_rate, cfg)
-    n_fft, win = _fft_sizes(sample_rate, cfg)
+    n_fft, _ = fft_sizes(sample_rate, cfg)
+    if len(y) < n_fft:
+        y = np.pad(y, (0, n_fft - len(y)))
+    logmel = log_mel(y, sample_rate, cfg)
+    logmel -= np.percentile(logmel, NOISE_FLOOR_PERCENTILE, axis=1, keepdims=True)
+    return features_from_logmel(logmel, cfg)[:expected]
+
+
+def log_mel(
+    y: np.ndarray, sample_rate: int, cfg: FeaturesConfig, center: bool = True
+) -> np.ndarray:
+    """Log mel-band power, shape ``(n_mels, n_frames)`` float32, before noise-floor removal.
+
+    With ``center=False``, frame ``j`` covers samples ``j * hop : j * hop + n_fft`` of
+    ``y`` (to compute a stretch of a long file from its samples alone).
+    """
+    n_fft, win = fft_sizes(sample_rate, cfg)
     fmax = cfg.fmax if cfg.fmax > 0 else sample_rate / 2.0
     fmax = min(fmax, sample_rate / 2.0)
     fmin = min(cfg.fmin, fmax / 2.0)
-    if len(y) < n_fft:
-        y = np.pad(y, (0, n_fft - len(y)))
-    mel = mel_power_spectrogram(y, sample_rate, n_fft, hop, win, cfg.n_mels, fmin, fmax)
-    logmel = np.log(mel + 1e-10)
-    logmel -= np.percentile(logmel, _NOISE_FLOOR_PERCENTILE, axis=1, keepdims=True)
+    hop = hop_length(sample_rate, cfg)
+    mel = mel_power_spectrogram(y, sample_rate, n_fft, hop, win, cfg.n_mels, fmin, fmax, center)
+    return np.log(mel + 1e-10)
+
+
+def features_from_logmel(logmel: np.ndarray, cfg: FeaturesConfig) -> np.ndarray:
+    """Noise-floored log-mel ``(n_mels, T)`` -> features ``(T, feature_dim(cfg))`` float32.
+
+    MFCCs are computed frame by frame; deltas use two frames on each side (edge frames
+    repeated).
+    """
     if cfg.kind == "logmel":
         static = logmel
     else:
@@ -116,8 +147,7 @@ def compute_features(y: np.ndarray, sample_rate: int, cfg: FeaturesConfig) -> np
 
         static = scipy.fft.dct(logmel, axis=0, type=2, norm="ortho")[: cfg.n_mfcc]
     parts = [static] + [delta(static, order) for order in range(1, cfg.deltas + 1)]
-    feats = np.concatenate(parts, axis=0).T.astype(np.float32)
-    return feats[:expected]
+    return np.concatenate(parts, axis=0).T.astype(np.float32)
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:

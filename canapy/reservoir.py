@@ -46,10 +46,10 @@ def _dense(a) -> np.ndarray:
 class ReservoirWeights:
     """float32 copies of one reservoir's weights (recurrent matrix kept sparse), and its update.
 
-    This is the block-wise API for streaming: :meth:`run` advances the reservoir over a
-    block of input frames from a given state; the state after the block is the last row of
-    what it returns, to be passed as ``initial_state`` of the next block. Running a sequence
-    in consecutive blocks gives the same states as running it at once.
+    This is the block-wise API for streaming: :meth:`run_from` advances the reservoir over a
+    block of input frames from a given state and returns the states and the last state, to
+    be passed as ``x0`` of the next block. Running a sequence in consecutive blocks gives
+    the same states as running it at once.
 
     Parameters
     ----------
@@ -60,9 +60,9 @@ class ReservoirWeights:
     --------
     >>> w = ReservoirWeights(make_reservoir_node(ReservoirConfig(units=20), 3, seed=0))
     >>> u = np.ones((10, 3), np.float32)
-    >>> first = w.run(u[:4])
-    >>> rest = w.run(u[4:], initial_state=first[-1])
-    >>> bool(np.allclose(np.concatenate([first, rest]), w.run(u), atol=1e-6))
+    >>> first, last = w.run_from(u[:4])
+    >>> rest, _ = w.run_from(u[4:], last)
+    >>> bool(np.allclose(np.concatenate([first, rest]), w.run_from(u)[0], atol=1e-6))
     True
     """
 
@@ -79,23 +79,31 @@ class ReservoirWeights:
         """Number of reservoir units (size of a state vector)."""
         return self.W.shape[0]
 
-    def run(self, inputs: np.ndarray, initial_state: np.ndarray | None = None) -> np.ndarray:
-        """States after each frame of one block of inputs.
+    def run_from(
+        self, seq: np.ndarray, x0: np.ndarray | None = None, block: int = 512
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """States of one block of input frames started from state ``x0``, and the last state.
 
         Parameters
         ----------
-        inputs : ndarray, shape (T, input_dim)
+        seq : ndarray, shape (T, input_dim)
             Input frames (already standardised).
-        initial_state : ndarray, shape (units,), optional
+        x0 : ndarray, shape (units,), optional
             State before the first frame; zeros if ``None``.
+        block : int
+            Frames whose input drive is computed in one matrix product.
 
         Returns
         -------
-        ndarray, shape (T, units), float32
-            ``states[-1]`` is the state to continue from.
+        states : ndarray, shape (T, units), float32
+        last : ndarray, shape (units,), float32
+            The state after the last frame, to pass as ``x0`` of the next block.
         """
-        init = None if initial_state is None else np.asarray(initial_state)[None, :]
-        return self.run_batch([inputs], init)[0]
+        init = None if x0 is None else np.asarray(x0)[None, :]
+        states = self.run_batch([seq], init, block)[0]
+        if len(states):
+            return states, states[-1].copy()
+        return states, np.zeros(self.units, np.float32) if x0 is None else np.array(x0, np.float32)
 
     def run_batch(
         self,

@@ -68,11 +68,14 @@ def mel_power_spectrogram(
     n_mels: int,
     fmin: float,
     fmax: float,
+    center: bool = True,
 ) -> np.ndarray:
-    """Mel-band power of a centred, Hann-windowed STFT, shape ``(n_mels, 1 + len(y) // hop)``.
+    """Mel-band power of a Hann-windowed STFT, shape ``(n_mels, 1 + len(y) // hop)``.
 
-    Frame ``t`` is centred on sample ``t * hop`` (the signal is zero-padded by ``n_fft // 2``
-    on both sides); the window of ``win`` samples is centred in the ``n_fft`` FFT frame.
+    With ``center=True`` frame ``t`` is centred on sample ``t * hop`` (the signal is
+    zero-padded by ``n_fft // 2`` on both sides); with ``center=False`` it covers samples
+    ``t * hop : t * hop + n_fft`` (``1 + (len(y) - n_fft) // hop`` frames). The window of
+    ``win`` samples is centred in the ``n_fft`` FFT frame.
 
     >>> y = np.zeros(1600, np.float32)
     >>> mel_power_spectrogram(y, 16000, 512, 32, 192, 40, 500.0, 8000.0).shape
@@ -83,7 +86,7 @@ def mel_power_spectrogram(
     window = np.zeros(n_fft, np.float32)  # periodic Hann, centred in the FFT frame
     left = (n_fft - win) // 2
     window[left : left + win] = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / win)
-    padded = np.pad(y, n_fft // 2)
+    padded = np.pad(y, n_fft // 2) if center else y
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
     basis = mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax)
     out = np.empty((n_mels, len(frames)), np.float32)

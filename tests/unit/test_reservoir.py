@@ -45,9 +45,10 @@ def test_block_run_from_a_state_matches_reservoirpy_and_one_pass():
     cfg = ReservoirConfig(units=40, bidirectional=False, seed=5)
     res = BidirectionalReservoir(cfg, 3)
     seq = np.random.default_rng(3).normal(size=(25, 3)).astype(np.float32)
-    whole = res.forward.run(seq)
-    first = res.forward.run(seq[:10])
-    rest = res.forward.run(seq[10:], initial_state=first[-1])
+    whole, _ = res.forward.run_from(seq)
+    first, last = res.forward.run_from(seq[:10])
+    rest, _ = res.forward.run_from(seq[10:], last)
+    np.testing.assert_array_equal(last, first[-1])
     np.testing.assert_allclose(np.concatenate([first, rest]), whole, atol=1e-6)
     node = make_reservoir_node(cfg, 3, cfg.seed)
     node.state = {"out": first[-1].astype(np.float64)}

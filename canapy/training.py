@@ -15,7 +15,7 @@ honest about the labels while sharing the final models' scaling.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from canapy.exceptions import CanapyError
 from canapy.features import FeatureExtractor
 from canapy.labels import frame_targets, make_classes
 from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
+from canapy.progress import ProgressFn, no_progress
 
 __all__ = ["FeatureSequence", "fit_with_held_out"]
 
@@ -127,7 +128,7 @@ def fit_with_held_out(
     cfg: Config,
     sample_rate: int,
     cache_dir: Path | None = None,
-    progress: Callable[[float, str], None] | None = None,
+    progress: ProgressFn = no_progress,
 ) -> tuple[dict[str, Annotator], dict[str, dict[str, np.ndarray]]]:
     """Train the annotators of ``cfg.training.models`` on ``fit_paths`` + ``held_out``.
 
@@ -144,7 +145,7 @@ def fit_with_held_out(
         ``{kind: {str(path): frame probabilities (T, n_classes)}}`` of the models trained
         on ``fit_paths`` alone; empty if ``held_out`` is.
     """
-    report = progress or (lambda f, m: logger.debug("%3.0f%% %s", 100 * f, m))
+    report = progress
     fit_paths, held_out = [Path(p) for p in fit_paths], [Path(p) for p in held_out]
     paths = fit_paths + held_out
     extractor = FeatureExtractor(cfg.features, sample_rate, cache_dir)

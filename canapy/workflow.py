@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ from canapy.training import FeatureSequence, fit_with_held_out
 
 if TYPE_CHECKING:  # scikit-learn (via metrics) is slow to import: scoring imports it itself
     from canapy.metrics import EvaluationResult
+from canapy.progress import ProgressFn, no_progress, scaled
 
 __all__ = [
     "FeatureSequence",
@@ -50,17 +51,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ProgressFn = Callable[[float, str], None]
 RUN_FILE = "run.json"
-
-
-def _no_progress(fraction: float, message: str) -> None:
-    """Default progress callback: log at debug level."""
-    logger.debug("%3.0f%% %s", 100 * fraction, message)
-
-
-def _scaled(progress: ProgressFn, lo: float, hi: float) -> ProgressFn:
-    return lambda f, msg: progress(lo + (hi - lo) * min(1.0, max(0.0, f)), msg)
 
 
 def default_cache_dir() -> Path:
@@ -118,7 +109,7 @@ def fit_annotators(
     cfg: Config,
     sample_rate: int,
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> dict[str, Annotator]:
     """Train the annotators listed in ``cfg.training.models`` on the files ``paths``.
 
@@ -168,7 +159,7 @@ def predict_files(
     annotator: Annotator,
     paths: Sequence[Path | str],
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
     keep_proba: bool = False,
 ) -> dict[str, pd.DataFrame | tuple[pd.DataFrame, np.ndarray]]:
     """Annotate audio files: ``{str(path): segments}`` (with probabilities if asked).
@@ -211,7 +202,7 @@ def evaluate_annotators(
     corpus: Corpus,
     paths: Sequence[Path],
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> dict[str, EvaluationResult]:
     """Metrics of each annotator on the annotated files ``paths`` of ``corpus``."""
     preds = _predict_many(annotators, paths, cache_dir, progress, keep_proba=False)
@@ -246,7 +237,7 @@ def train(
     cfg: Config,
     run_dir: str | Path,
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> TrainResult:
     """Train, measure on held-out files, retrain on every file and save the models.
 
@@ -265,7 +256,7 @@ def train(
         paths, cfg.training.validation_fraction, cfg.training.seed
     )
     annotators, held_proba = fit_with_held_out(
-        corpus, fit_paths, val_paths, cfg, sample_rate, cache_dir, _scaled(progress, 0.0, 0.97)
+        corpus, fit_paths, val_paths, cfg, sample_rate, cache_dir, scaled(progress, 0.0, 0.97)
     )
     validation = {
         kind: _score(annotators[kind], corpus, val_paths, proba)
@@ -373,7 +364,7 @@ def annotate_files(
     out_dir: str | Path,
     annot_format: str = "marron1csv",
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> list[Path]:
     """Annotate audio files and write one annotation file each into ``out_dir``."""
     preds = predict_files(annotator, paths, cache_dir, progress)
@@ -389,7 +380,7 @@ def evaluate_run(
     corpus: Corpus,
     kinds: Sequence[str] | None = None,
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> dict[str, EvaluationResult]:
     """Metrics of a run's models on every annotated file of ``corpus``."""
     annotators = load_annotators(run_dir, kinds)

@@ -28,6 +28,7 @@ from canapy.features import FeatureExtractor
 from canapy.labels import frame_targets, make_classes
 from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
 from canapy.progress import ProgressFn, no_progress
+from canapy.threads import limited_threads
 
 __all__ = ["FeatureSequence", "fit_with_held_out"]
 
@@ -121,6 +122,7 @@ def _estimators(fitted: dict[str, EsnClassifier], kinds: Sequence[str]) -> dict:
     }
 
 
+@limited_threads()
 def fit_with_held_out(
     corpus: Corpus,
     fit_paths: Sequence[Path],
@@ -135,7 +137,8 @@ def fit_with_held_out(
     Models trained on ``fit_paths`` alone first annotate ``held_out`` (its frame
     probabilities are returned), then the final models are trained on every file, sharing
     the reservoir pass over the songs (see the module docstring). ``cfg`` is used as given
-    (already adapted to the corpus).
+    (already adapted to the corpus). BLAS threads are limited to
+    :func:`canapy.threads.blas_threads` while it runs.
 
     Returns
     -------

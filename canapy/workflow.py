@@ -27,6 +27,7 @@ from canapy.exceptions import CanapyError, ModelError
 from canapy.io_utils import atomic_write_json
 from canapy.models import predict_proba_many
 from canapy.persistence import load_model, save_model
+from canapy.threads import limited_threads
 from canapy.training import FeatureSequence, fit_with_held_out
 
 if TYPE_CHECKING:  # scikit-learn (via metrics) is slow to import: scoring imports it itself
@@ -120,6 +121,7 @@ def fit_annotators(
     return fit_with_held_out(corpus, paths, [], cfg, sample_rate, cache_dir, progress)[0]
 
 
+@limited_threads()
 def _predict_many(
     annotators: dict[str, Annotator],
     paths: Sequence[Path | str],

@@ -19,7 +19,6 @@ import copy
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
-import scipy.linalg
 
 from canapy.config import ReadoutConfig, ReservoirConfig
 from canapy.reservoir import BidirectionalReservoir
@@ -162,6 +161,8 @@ class EsnClassifier:
         lam = self.readout.ridge * np.trace(self.xtx_) / dim
         reg = lam * np.eye(dim)
         reg[0, 0] = 0.0  # never penalise the bias
+        import scipy.linalg  # training only: annotation does not pay for its import
+
         return scipy.linalg.solve(self.xtx_ + reg, self.xty_, assume_a="pos").astype(np.float32)
 
     def finalize(self) -> EsnClassifier:

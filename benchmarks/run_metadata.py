@@ -14,20 +14,10 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from canapy.persistence import library_versions
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-LIBRARIES = (
-    "canapy",
-    "numpy",
-    "scipy",
-    "pandas",
-    "scikit-learn",
-    "soundfile",
-    "joblib",
-    "reservoirpy",
-    "threadpoolctl",
-    "librosa",
-    "crowsetta",
-)
+EXTRA_LIBRARIES = ("canapy", "soundfile", "threadpoolctl")
 THREAD_VARIABLES = (
     "CANAPY_THREADS",
     "OMP_NUM_THREADS",
@@ -62,8 +52,8 @@ def _cpu_model() -> str:
 
 
 def _versions() -> dict[str, str]:
-    out = {}
-    for name in LIBRARIES:
+    out = library_versions()  # the libraries every model's metadata records
+    for name in EXTRA_LIBRARIES:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -87,7 +77,6 @@ def collect_metadata() -> dict:
         "cpu_count": os.cpu_count(),
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "nice": os.nice(0),
-        "python": platform.python_version(),
         "platform": platform.platform(),
         "thread_settings": {v: os.environ.get(v) for v in THREAD_VARIABLES},
         "blas_pools": _blas(),

@@ -54,3 +54,14 @@ def test_block_run_from_a_state_matches_reservoirpy_and_one_pass():
     node.state = {"out": first[-1].astype(np.float64)}
     expected = node.run(seq[10:])
     np.testing.assert_allclose(rest, expected, atol=1e-4)
+
+
+def test_fallback_without_the_sparse_kernel_gives_the_same_states(monkeypatch):
+    import canapy.reservoir as reservoir_mod
+
+    res = BidirectionalReservoir(ReservoirConfig(units=30), 3)
+    seqs = [np.random.default_rng(4).normal(size=(n, 3)) for n in (20, 9)]
+    direct = res.transform(seqs)
+    monkeypatch.setattr(reservoir_mod, "_csr_matvecs", None)
+    for a, b in zip(res.transform(seqs), direct, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)

@@ -20,11 +20,19 @@ DASHBOARD_ENTRY = "canapy.cli.dash"  # `canapy dash` imports the dashboard, insi
 # Which module may import which: a module imports only from its own layer or below.
 # A name matches a module and its sub-modules (``canapy.corpus`` covers the package).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("canapy", "canapy.config", "canapy.exceptions", "canapy.io_utils", "canapy.progress"),
+    (
+        "canapy",
+        "canapy.config",
+        "canapy.exceptions",
+        "canapy.io_utils",
+        "canapy.progress",
+        "canapy.threads",
+    ),
     (
         "canapy.audio",
         "canapy.segments",
         "canapy.features",
+        "canapy.spectral",
         "canapy.reservoir",
         "canapy.models",
         "canapy.persistence",
@@ -34,7 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.confusion",
     ),
     ("canapy.corpus", "canapy.edits", "canapy.store", "canapy.annotator", "canapy.synthetic"),
-    ("canapy.runs", "canapy.workflow", "canapy.review"),
+    ("canapy.runs", "canapy.training", "canapy.workflow", "canapy.review"),
     ("canapy.cli", "canapy.__main__"),
     ("canapy.dashboards",),
 )

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run_metadata import write_results
+from run_metadata import collect_metadata, write_results
 
 from canapy.audio import audio_info
 from canapy.config import config_from_dict
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data folder {args.data} not found", file=sys.stderr)
         return 2
     models = args.models.split(",")
+    meta = collect_metadata()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache_dir or Path(tmp)
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{r['annotate_audio_s_per_s']:>13.1f}",
                     flush=True,
                 )
-    path = write_results("accuracy", {"data_sets": results}, args.json)
+    path = write_results("accuracy", {"data_sets": results}, args.json, meta)
     print(f"written {path}")
     return 0
 

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 import soundfile as sf
-from run_metadata import write_results
+from run_metadata import collect_metadata, write_results
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ALL_STEPS = (
@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown steps {unknown}; choose from {list(ALL_STEPS)}")
     env = dict(os.environ)
+    meta = collect_metadata()
     load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="canapy-speed-") as tmp:
         results = run_steps(steps, args.data, Path(tmp), env)
@@ -178,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             "steps": results,
         },
         args.json,
+        meta,
     )
     print(f"written {path}")
     return 0

@@ -84,12 +84,18 @@ def collect_metadata() -> dict:
     }
 
 
-def write_results(name: str, payload: dict, path: Path | None = None) -> Path:
-    """Write ``payload`` (plus metadata) to ``path`` or ``results/<name>-<date>.json``."""
+def write_results(
+    name: str, payload: dict, path: Path | None = None, meta: dict | None = None
+) -> Path:
+    """Write ``payload`` and ``meta`` to ``path`` or ``results/<name>-<date>.json``.
+
+    ``meta`` should be :func:`collect_metadata` taken when the benchmark started (the
+    commit measured); it is collected now if not given.
+    """
     if path is None:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         path = RESULTS_DIR / f"{name}-{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"benchmark": name, "metadata": collect_metadata(), **payload}
+    document = {"benchmark": name, "metadata": meta or collect_metadata(), **payload}
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return path

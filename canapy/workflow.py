@@ -78,7 +78,7 @@ def resolve_sample_rate(cfg: Config, paths: Sequence[Path]) -> int:
 def adapt_to_corpus(cfg: Config, segments: pd.DataFrame) -> Config:
     """Shrink the time constants of post-processing to the corpus' shortest syllables.
 
-    The defaults (8 ms minimum duration, 6 ms smoothing, 4 ms boundary margin) suit
+    The defaults (16 ms minimum duration, 6 ms smoothing, 4 ms boundary margin) suit
     songbirds; for species with very short calls they would erase syllables. Each is capped
     by a fraction of the 1st percentile of the hand-labelled durations; longer syllables
     leave the config unchanged.

@@ -5,6 +5,9 @@ training split (no flag, no preset: the defaults must adapt), annotates the test
 prints frame accuracy, syllable error rate, onset F1, training time, annotation speed
 (seconds of audio per second) and peak memory (resident set size of this process).
 
+The figures, with the commit, CPU, load, thread settings and library versions, are written
+to ``benchmarks/results/accuracy-<date>.json`` (or ``--json``).
+
 Usage::
 
     python benchmarks/bench_accuracy.py [--data ../shared/data] [--json results.json]
@@ -14,12 +17,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from run_metadata import collect_metadata, write_results
 
 from canapy.audio import audio_info
 from canapy.config import config_from_dict
@@ -94,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--sets", default="koumura,gy6or6,avn")
     parser.add_argument("--models", default="syntactic,nonsyntactic,ensemble")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--json", type=Path, help="default: benchmarks/results/accuracy-<date>.json"
+    )
     parser.add_argument(
         "--cache-dir",
         type=Path,
@@ -106,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data folder {args.data} not found", file=sys.stderr)
         return 2
     models = args.models.split(",")
+    meta = collect_metadata()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache_dir or Path(tmp)
@@ -128,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{r['annotate_audio_s_per_s']:>13.1f}",
                     flush=True,
                 )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    path = write_results("accuracy", {"data_sets": results}, args.json, meta)
+    print(f"written {path}")
     return 0
 
 

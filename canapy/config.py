@@ -226,8 +226,12 @@ class PostprocessConfig:
     """Tag of the silence / background class. Never used as a syllable label."""
     smoothing_ms: float = 6.0
     """Width of the moving average applied to class probabilities before decoding."""
-    min_duration_ms: float = 8.0
-    """Segments shorter than this are dropped (their time goes to the neighbours)."""
+    min_duration_ms: float = 16.0
+    """Segments shorter than this are dropped (their time goes to the neighbours). Training
+    caps it at half the corpus' shortest hand-labelled syllables (1st percentile). 16 ms,
+    well below finch syllables (30-50 ms), removes most spurious splits: on the three shared
+    finch splits (three birds, three labs) the syllable error rate falls by 20-50 % against
+    8 ms."""
     min_gap_ms: float = 0.0
     """Two segments of the same label separated by a shorter gap are merged."""
     granularity: str = "auto"

@@ -119,6 +119,14 @@ class GranularityReport:
             warning=data.get("warning"),
         )
 
+    @property
+    def quiet_gap_s(self) -> float:
+        """Quiet stretches inside segments at least this long are trained as silence (0: none).
+
+        Non-zero for phrase-level labels only (see :func:`apply_granularity`).
+        """
+        return float(self.parameters.get("quiet_gap_ms", 0.0)) / 1000.0
+
     def describe(self) -> str:
         """One line for a summary, e.g. ``phrase-level (inferred, confidence 0.99: ...)``."""
         return describe_granularity(self.to_dict())

@@ -10,25 +10,28 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from canapy.annotator import MODEL_KINDS, Annotator
+from canapy.annotator import Annotator
 from canapy.audio import audio_info
 from canapy.config import Config, config_to_dict, save_config
 from canapy.corpus import Corpus, corpus_fingerprint, write_annotation
 from canapy.exceptions import CanapyError
-from canapy.features import FeatureExtractor, frame_loudness
 from canapy.granularity import GranularityReport, apply_granularity
 from canapy.io_utils import atomic_write_json
-from canapy.labels import frame_targets, make_classes, silence_quiet_frames
-from canapy.metrics import EvaluationResult, evaluate_segments
-from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
+from canapy.models import predict_proba_many
 from canapy.persistence import save_model
+from canapy.threads import limited_threads
+from canapy.training import FeatureSequence, fit_with_held_out
+
+if TYPE_CHECKING:  # scikit-learn (via metrics) is slow to import: scoring imports it itself
+    from canapy.metrics import EvaluationResult
 from canapy.progress import ProgressFn, no_progress, scaled
 from canapy.runs import (
     RUN_FILE,
@@ -97,50 +100,6 @@ def adapt_to_corpus(cfg: Config, segments: pd.DataFrame) -> Config:
     return apply_granularity(cfg, segments)[0]
 
 
-class FeatureSequence(Sequence):
-    """Features of a list of audio files, loaded lazily from the disk cache.
-
-    Holding only the paths keeps training memory independent of the corpus size.
-    """
-
-    def __init__(self, paths: Sequence[Path | str], extractor: FeatureExtractor) -> None:
-        self.paths = [Path(p) for p in paths]
-        self.extractor = extractor
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return FeatureSequence(self.paths[i], self.extractor)
-        return self.extractor(self.paths[i])
-
-
-def _targets(
-    corpus: Corpus,
-    paths: Sequence[Path],
-    n_frames: Sequence[int],
-    hop_s: float,
-    classes: Sequence[str],
-    boundary_s: float,
-    loudness: Sequence[np.ndarray] | None = None,
-    quiet_gap_s: float = 0.0,
-) -> list[np.ndarray]:
-    """Frame targets of each file; with ``loudness`` (phrase-level labels), the quiet gaps
-    inside segments are trained as silence (:func:`canapy.labels.silence_quiet_frames`)."""
-    out = []
-    min_gap = max(1, round(quiet_gap_s / hop_s))
-    for k, (path, n) in enumerate(zip(paths, n_frames, strict=True)):
-        segs = corpus.segments_of(path)
-        y = frame_targets(
-            segs["onset_s"], segs["offset_s"], segs["label"], n, hop_s, classes, boundary_s
-        )
-        if loudness is not None:
-            y = silence_quiet_frames(y, loudness[k], min_gap)
-        out.append(y.astype(np.int16))
-    return out
-
-
 def fit_annotators(
     corpus: Corpus,
     paths: Sequence[Path],
@@ -155,86 +114,45 @@ def fit_annotators(
     equations are accumulated in chunks of files, so memory does not grow with the corpus.
     """
     cfg, granularity = apply_granularity(cfg, corpus.subset(paths).segments)
-    extractor = FeatureExtractor(cfg.features, sample_rate, cache_dir)
-    hop_s = extractor.hop_s
-    classes = make_classes(corpus.subset(paths).segments["label"], cfg.postprocess.silence_label)
-    if len(classes) < 2:
-        raise CanapyError("no labelled segment in the training files: nothing to learn")
-    feats = FeatureSequence(paths, extractor)
-    lengths: list[int] = []
-    quiet_gap_s = granularity.parameters.get("quiet_gap_ms", 0.0) / 1000.0
-    phrase_level = quiet_gap_s > 0
-    loudness: list[np.ndarray] = []
-
-    def each_file() -> Iterator[np.ndarray]:  # one read per file: lengths and scaling
-        for k in range(len(feats)):
-            progress(0.25 * k / len(feats), f"features {feats.paths[k].name}")
-            x = feats[k]
-            lengths.append(len(x))
-            if phrase_level:
-                loudness.append(frame_loudness(x, cfg.features))
-            yield x
-
-    mean, scale = feature_scaling(each_file())
-    targets = _targets(
-        corpus,
-        paths,
-        lengths,
-        hop_s,
-        classes,
-        cfg.training.boundary_ms / 1000,
-        loudness if phrase_level else None,
-        quiet_gap_s,
-    )
-    fitted: dict[str, EsnClassifier] = {}
-    wanted = set(cfg.training.models)
-    if wanted & {"syntactic", "ensemble"}:
-        progress(0.3, "training the syntactic model on whole songs")
-        syn = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
-        chunk = 8
-        for start in range(0, len(feats), chunk):
-            stop = min(len(feats), start + chunk)
-            syn.partial_fit([feats[i] for i in range(start, stop)], targets[start:stop])
-            progress(0.3 + 0.45 * stop / len(feats), f"syntactic model: {stop}/{len(feats)} files")
-        fitted["syntactic"] = syn.finalize()
-    if wanted & {"nonsyntactic", "ensemble"}:
-        progress(0.78, "training the non-syntactic model on shuffled single segments")
-        rng = np.random.default_rng(cfg.training.seed)
-        standardised = _StandardisedSequence(feats, mean, scale)
-        seq_x, seq_y = nonsyntactic_sequences(
-            standardised,
-            targets,
-            len(classes),
-            cfg.training.segments_per_class,
-            round(cfg.training.context_ms / 1000 / hop_s),
-            cfg.training.noise_std,
-            rng,
-        )
-        non = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
-        fitted["nonsyntactic"] = non.partial_fit(seq_x, seq_y, standardised=True).finalize()
-    progress(1.0, "models trained")
-    result: dict[str, Annotator] = {}
-    for kind in MODEL_KINDS:
-        if kind not in wanted:
-            continue
-        est = (
-            EnsembleClassifier([fitted["syntactic"], fitted["nonsyntactic"]])
-            if kind == "ensemble"
-            else fitted[kind]
-        )
-        result[kind] = Annotator(kind, cfg, sample_rate, est)
-    return result
+    return fit_with_held_out(
+        corpus, paths, [], cfg, sample_rate, cache_dir, progress, granularity.quiet_gap_s
+    )[0]
 
 
-class _StandardisedSequence(Sequence):
-    def __init__(self, feats: FeatureSequence, mean: np.ndarray, scale: np.ndarray) -> None:
-        self.feats, self.mean, self.scale = feats, mean, scale
-
-    def __len__(self) -> int:
-        return len(self.feats)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        return (self.feats[i] - self.mean) / self.scale
+@limited_threads()
+def _predict_many(
+    annotators: dict[str, Annotator],
+    paths: Sequence[Path | str],
+    cache_dir: Path | None,
+    progress: ProgressFn,
+    keep_proba: bool,
+) -> dict[str, dict[str, pd.DataFrame | tuple[pd.DataFrame, np.ndarray]]]:
+    """``{kind: {str(path): segments}}``; annotators sharing features and reservoir share runs."""
+    anns = list(annotators.values())
+    if any(
+        (a.config.features, a.sample_rate) != (anns[0].config.features, anns[0].sample_rate)
+        for a in anns
+    ):  # different features: no work to share
+        return {
+            kind: _predict_many({kind: ann}, paths, cache_dir, progress, keep_proba)[kind]
+            for kind, ann in annotators.items()
+        }
+    extractor = anns[0].extractor(cache_dir)
+    out: dict[str, dict] = {kind: {} for kind in annotators}
+    chunk = 8
+    paths = [Path(p) for p in paths]
+    for start in range(0, len(paths), chunk):
+        batch = paths[start : start + chunk]
+        feats = [extractor(p) for p in batch]
+        durations = [audio_info(p)[1] for p in batch]
+        probas = predict_proba_many([a.estimator for a in anns], feats)
+        for (kind, ann), per_file in zip(annotators.items(), probas, strict=True):
+            for path, proba, duration in zip(batch, per_file, durations, strict=True):
+                segs = ann.decode(proba, duration)
+                out[kind][str(path)] = (segs, proba) if keep_proba else segs
+        done = min(len(paths), start + chunk)
+        progress(done / max(1, len(paths)), f"annotated {done}/{len(paths)} files")
+    return out
 
 
 def predict_files(
@@ -248,22 +166,7 @@ def predict_files(
 
     Segments have columns ``onset_s, offset_s, label, confidence``.
     """
-    extractor = annotator.extractor(cache_dir)
-    out: dict[str, pd.DataFrame | tuple[pd.DataFrame, np.ndarray]] = {}
-    chunk = 8
-    paths = [Path(p) for p in paths]
-    for start in range(0, len(paths), chunk):
-        batch = paths[start : start + chunk]
-        feats = [extractor(p) for p in batch]
-        for path, proba in zip(batch, annotator.frame_proba(feats), strict=True):
-            duration = audio_info(path)[1]
-            segs = annotator.decode(proba, duration)
-            out[str(path)] = (segs, proba) if keep_proba else segs
-        progress(
-            min(len(paths), start + chunk) / max(1, len(paths)),
-            f"annotated {min(len(paths), start + chunk)}/{len(paths)} files",
-        )
-    return out
+    return _predict_many({"model": annotator}, paths, cache_dir, progress, keep_proba)["model"]
 
 
 def _as_segment_table(predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -271,6 +174,27 @@ def _as_segment_table(predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["audio_path", "onset_s", "offset_s", "label", "confidence"])
     return pd.concat(frames, ignore_index=True)
+
+
+def _evaluate(
+    ann: Annotator, corpus: Corpus, paths: Sequence[Path], preds: dict[str, pd.DataFrame]
+) -> EvaluationResult:
+    from canapy.metrics import evaluate_segments  # scikit-learn: slow import, scoring only
+
+    return evaluate_segments(
+        corpus.subset(paths).segments,
+        _as_segment_table(preds),
+        {str(p): audio_info(p)[1] for p in paths},
+        silence_label=ann.config.postprocess.silence_label,
+    )
+
+
+def _score(
+    ann: Annotator, corpus: Corpus, paths: Sequence[Path], proba: dict[str, np.ndarray]
+) -> EvaluationResult:
+    """Metrics of frame probabilities ``{str(path): (T, n_classes)}`` of annotated files."""
+    preds = {str(p): ann.decode(proba[str(p)], audio_info(p)[1]) for p in paths}
+    return _evaluate(ann, corpus, paths, preds)
 
 
 def evaluate_annotators(
@@ -281,22 +205,8 @@ def evaluate_annotators(
     progress: ProgressFn = no_progress,
 ) -> dict[str, EvaluationResult]:
     """Metrics of each annotator on the annotated files ``paths`` of ``corpus``."""
-    reference = corpus.subset(paths).segments
-    durations = {str(p): audio_info(p)[1] for p in paths}
-    results = {}
-    kinds = list(annotators)
-    for k, kind in enumerate(kinds):
-        ann = annotators[kind]
-        preds = predict_files(
-            ann, paths, cache_dir, scaled(progress, k / len(kinds), (k + 1) / len(kinds))
-        )
-        results[kind] = evaluate_segments(
-            reference,
-            _as_segment_table(preds),
-            durations,
-            silence_label=ann.config.postprocess.silence_label,
-        )
-    return results
+    preds = _predict_many(annotators, paths, cache_dir, progress, keep_proba=False)
+    return {kind: _evaluate(annotators[kind], corpus, paths, preds[kind]) for kind in annotators}
 
 
 @dataclass
@@ -348,18 +258,20 @@ def train(
     fit_paths, val_paths = _split_validation(
         paths, cfg.training.validation_fraction, cfg.training.seed
     )
-    validation: dict[str, EvaluationResult] = {}
-    if val_paths:
-        held_out = fit_annotators(
-            corpus, fit_paths, cfg, sample_rate, cache_dir, scaled(progress, 0.0, 0.4)
-        )
-        validation = evaluate_annotators(
-            held_out, corpus, val_paths, cache_dir, scaled(progress, 0.4, 0.5)
-        )
-        final_progress = scaled(progress, 0.5, 0.97)
-    else:
-        final_progress = scaled(progress, 0.0, 0.97)
-    annotators = fit_annotators(corpus, paths, cfg, sample_rate, cache_dir, final_progress)
+    annotators, held_proba = fit_with_held_out(
+        corpus,
+        fit_paths,
+        val_paths,
+        cfg,
+        sample_rate,
+        cache_dir,
+        scaled(progress, 0.0, 0.97),
+        granularity.quiet_gap_s,
+    )
+    validation = {
+        kind: _score(annotators[kind], corpus, val_paths, proba)
+        for kind, proba in held_proba.items()
+    }
     seconds = time.perf_counter() - start
     fingerprint = corpus_fingerprint(corpus)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -27,11 +27,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.io_utils",
         "canapy.locking",
         "canapy.progress",
+        "canapy.threads",
     ),
     (
         "canapy.audio",
         "canapy.segments",
         "canapy.features",
+        "canapy.spectral",
         "canapy.reservoir",
         "canapy.models",
         "canapy.persistence",
@@ -49,7 +51,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.synthetic",
         "canapy.synthetic_canary",
     ),
-    ("canapy.runs", "canapy.workflow", "canapy.review", "canapy.review_scores"),
+    ("canapy.runs", "canapy.training", "canapy.workflow", "canapy.review", "canapy.review_scores"),
     ("canapy.cli", "canapy.__main__"),
     ("canapy.dashboards",),
 )

@@ -1,0 +1,249 @@
+"""Fit the annotators of a corpus, optionally measuring them on held-out files on the way.
+
+The syntactic model's ridge normal equations are sums over files, and the reservoir states
+of a file do not depend on the readout. So a training run with held-out files does one
+reservoir pass over the songs: the sums over the fitting files are solved into the
+held-out models, the held-out files' states are scored by those models *and* added to the
+sums, which are then solved into the final models. Before this, the syntactic reservoir
+ran over the fitting files twice and over the held-out files twice more to score them.
+
+Feature standardisation (mean and scale per dimension) is learnt on all files, held-out
+ones included: it uses the audio only, never the labels, so the held-out measurement stays
+honest about the labels while sharing the final models' scaling.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from canapy.annotator import MODEL_KINDS, Annotator
+from canapy.config import Config
+from canapy.corpus import Corpus
+from canapy.exceptions import CanapyError
+from canapy.features import FeatureExtractor, frame_loudness
+from canapy.labels import frame_targets, make_classes, silence_quiet_frames
+from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
+from canapy.progress import ProgressFn, no_progress
+from canapy.threads import limited_threads
+
+__all__ = ["FeatureSequence", "fit_with_held_out"]
+
+logger = logging.getLogger(__name__)
+
+_CHUNK_FILES = 8  # files whose reservoir states are computed together (bounded memory)
+
+
+class FeatureSequence(Sequence):
+    """Features of a list of audio files, loaded lazily from the disk cache.
+
+    Holding only the paths keeps training memory independent of the corpus size.
+    """
+
+    def __init__(self, paths: Sequence[Path | str], extractor: FeatureExtractor) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.extractor = extractor
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return FeatureSequence(self.paths[i], self.extractor)
+        return self.extractor(self.paths[i])
+
+
+class _StandardisedSequence(Sequence):
+    def __init__(self, feats: Sequence, mean: np.ndarray, scale: np.ndarray) -> None:
+        self.feats, self.mean, self.scale = feats, mean, scale
+
+    def __len__(self) -> int:
+        return len(self.feats)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return _StandardisedSequence(self.feats[i], self.mean, self.scale)
+        return (self.feats[i] - self.mean) / self.scale
+
+
+def _targets(
+    corpus: Corpus,
+    paths: Sequence[Path],
+    n_frames: Sequence[int],
+    hop_s: float,
+    classes: Sequence[str],
+    boundary_s: float,
+    loudness: Sequence[np.ndarray] | None = None,
+    quiet_gap_s: float = 0.0,
+) -> list[np.ndarray]:
+    """Frame targets of each file; with ``loudness`` (phrase-level labels), the quiet gaps
+    inside segments are trained as silence (:func:`canapy.labels.silence_quiet_frames`)."""
+    out = []
+    min_gap = max(1, round(quiet_gap_s / hop_s))
+    for k, (path, n) in enumerate(zip(paths, n_frames, strict=True)):
+        segs = corpus.segments_of(path)
+        y = frame_targets(
+            segs["onset_s"], segs["offset_s"], segs["label"], n, hop_s, classes, boundary_s
+        )
+        if loudness is not None:
+            y = silence_quiet_frames(y, loudness[k], min_gap)
+        out.append(y.astype(np.int16))
+    return out
+
+
+def _nonsyntactic(
+    cfg: Config,
+    classes: Sequence[str],
+    mean: np.ndarray,
+    scale: np.ndarray,
+    standardised: Sequence[np.ndarray],
+    targets: Sequence[np.ndarray],
+    hop_s: float,
+) -> EsnClassifier:
+    """The non-syntactic model, trained on shuffled single segments of the given files."""
+    seq_x, seq_y = nonsyntactic_sequences(
+        standardised,
+        targets,
+        len(classes),
+        cfg.training.segments_per_class,
+        round(cfg.training.context_ms / 1000 / hop_s),
+        cfg.training.noise_std,
+        np.random.default_rng(cfg.training.seed),
+    )
+    non = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
+    return non.partial_fit(seq_x, seq_y, standardised=True).finalize()
+
+
+def _estimators(fitted: dict[str, EsnClassifier], kinds: Sequence[str]) -> dict:
+    return {
+        kind: (
+            EnsembleClassifier([fitted["syntactic"], fitted["nonsyntactic"]])
+            if kind == "ensemble"
+            else fitted[kind]
+        )
+        for kind in kinds
+    }
+
+
+@limited_threads()
+def fit_with_held_out(
+    corpus: Corpus,
+    fit_paths: Sequence[Path],
+    held_out: Sequence[Path],
+    cfg: Config,
+    sample_rate: int,
+    cache_dir: Path | None = None,
+    progress: ProgressFn = no_progress,
+    quiet_gap_s: float = 0.0,
+) -> tuple[dict[str, Annotator], dict[str, dict[str, np.ndarray]]]:
+    """Train the annotators of ``cfg.training.models`` on ``fit_paths`` + ``held_out``.
+
+    Models trained on ``fit_paths`` alone first annotate ``held_out`` (its frame
+    probabilities are returned), then the final models are trained on every file, sharing
+    the reservoir pass over the songs (see the module docstring). ``cfg`` is used as given
+    (already adapted to the corpus). With ``quiet_gap_s`` > 0 (phrase-level labels, see
+    :attr:`canapy.granularity.GranularityReport.quiet_gap_s`), quiet stretches of at least
+    that length inside segments are trained as silence. BLAS threads are limited to
+    :func:`canapy.threads.blas_threads` while it runs.
+
+    Returns
+    -------
+    annotators : dict
+        ``{kind: Annotator}`` trained on every file.
+    held_out_proba : dict
+        ``{kind: {str(path): frame probabilities (T, n_classes)}}`` of the models trained
+        on ``fit_paths`` alone; empty if ``held_out`` is.
+    """
+    report = progress
+    fit_paths, held_out = [Path(p) for p in fit_paths], [Path(p) for p in held_out]
+    paths = fit_paths + held_out
+    extractor = FeatureExtractor(cfg.features, sample_rate, cache_dir)
+    hop_s = extractor.hop_s
+    classes = make_classes(corpus.subset(paths).segments["label"], cfg.postprocess.silence_label)
+    if len(classes) < 2:
+        raise CanapyError("no labelled segment in the training files: nothing to learn")
+    feats = FeatureSequence(paths, extractor)
+    lengths: list[int] = []
+    phrase_level = quiet_gap_s > 0
+    loudness: list[np.ndarray] = []
+
+    def each_file() -> Iterator[np.ndarray]:  # one read per file: lengths and scaling
+        for k in range(len(feats)):
+            report(0.25 * k / len(feats), f"features {feats.paths[k].name}")
+            x = feats[k]
+            lengths.append(len(x))
+            if phrase_level:
+                loudness.append(frame_loudness(x, cfg.features))
+            yield x
+
+    mean, scale = feature_scaling(each_file())
+    targets = _targets(
+        corpus,
+        paths,
+        lengths,
+        hop_s,
+        classes,
+        cfg.training.boundary_ms / 1000,
+        loudness if phrase_level else None,
+        quiet_gap_s,
+    )
+    standardised = _StandardisedSequence(feats, mean, scale)
+    wanted = [k for k in MODEL_KINDS if k in cfg.training.models]
+    need_syn = bool({"syntactic", "ensemble"} & set(wanted))
+    need_non = bool({"nonsyntactic", "ensemble"} & set(wanted))
+    n_fit = len(fit_paths)
+    syn = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
+
+    def accumulate(start: int, stop: int, lo: float, hi: float) -> None:
+        for c0 in range(start, stop, _CHUNK_FILES):
+            c1 = min(stop, c0 + _CHUNK_FILES)
+            syn.partial_fit([standardised[i] for i in range(c0, c1)], targets[c0:c1], True)
+            report(lo + (hi - lo) * (c1 - start) / max(1, stop - start), f"syntactic {c1}/{stop}")
+
+    held_proba: dict[str, dict[str, np.ndarray]] = {}
+    if held_out:
+        held: dict[str, EsnClassifier] = {}
+        if need_syn:
+            accumulate(0, n_fit, 0.3, 0.6)
+            held["syntactic"] = syn.solved_copy()
+        if need_non:
+            report(0.6, "held-out measurement: non-syntactic model")
+            held["nonsyntactic"] = _nonsyntactic(
+                cfg, classes, mean, scale, standardised[:n_fit], targets[:n_fit], hop_s
+            )
+        source = held.get("syntactic") or held["nonsyntactic"]  # they share the design
+        held_proba = {kind: {} for kind in wanted}
+        report(0.7, "held-out files: scoring (and adding them to the syntactic model)")
+        for c0 in range(n_fit, len(paths), _CHUNK_FILES):
+            idx = list(range(c0, min(len(paths), c0 + _CHUNK_FILES)))
+            for i, design in source.iter_designs([standardised[i] for i in idx], True):
+                k = idx[i]
+                if need_syn:
+                    syn.add_design(design, targets[k])
+                leaf = {name: est.proba_from_design(design) for name, est in held.items()}
+                for kind in wanted:
+                    leaves = [leaf[m] for m in _leaf_names(kind)]
+                    held_proba[kind][str(paths[k])] = sum(leaves) / len(leaves)
+    elif need_syn:
+        accumulate(0, len(paths), 0.3, 0.75)
+    fitted: dict[str, EsnClassifier] = {}
+    if need_syn:
+        fitted["syntactic"] = syn.finalize()
+    if need_non:
+        report(0.8, "training the non-syntactic model on shuffled single segments")
+        fitted["nonsyntactic"] = _nonsyntactic(
+            cfg, classes, mean, scale, standardised, targets, hop_s
+        )
+    report(1.0, "models trained")
+    annotators = {
+        kind: Annotator(kind, cfg, sample_rate, est)
+        for kind, est in _estimators(fitted, wanted).items()
+    }
+    return annotators, held_proba
+
+
+def _leaf_names(kind: str) -> list[str]:
+    return ["syntactic", "nonsyntactic"] if kind == "ensemble" else [kind]

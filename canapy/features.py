@@ -178,7 +178,7 @@ def frame_loudness(features: np.ndarray, cfg: FeaturesConfig) -> np.ndarray:
     if cfg.kind == "logmel":
         return np.asarray(features[:, : cfg.n_mels].max(axis=1), np.float32)
     c0 = np.asarray(features[:, 0], np.float32)
-    return c0 - np.percentile(c0, _NOISE_FLOOR_PERCENTILE)
+    return c0 - np.percentile(c0, NOISE_FLOOR_PERCENTILE)
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:

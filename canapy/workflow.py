@@ -18,12 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from canapy.annotator import MODEL_KINDS, Annotator
+from canapy.annotator import ALL_MODEL_KINDS, Annotator
 from canapy.audio import audio_info
 from canapy.config import Config, config_to_dict, save_config
+from canapy.context_model import ContextClassifier
 from canapy.corpus import Corpus, corpus_fingerprint, write_annotation
 from canapy.exceptions import CanapyError, ModelError
 from canapy.features import FeatureExtractor
+from canapy.interface import check_annotator
 from canapy.io_utils import atomic_write_json
 from canapy.labels import frame_targets, make_classes
 from canapy.metrics import EvaluationResult, evaluate_segments
@@ -179,7 +181,7 @@ def fit_annotators(
 
     mean, scale = feature_scaling(each_file())
     targets = _targets(corpus, paths, lengths, hop_s, classes, cfg.training.boundary_ms / 1000)
-    fitted: dict[str, EsnClassifier] = {}
+    fitted: dict[str, EsnClassifier | ContextClassifier] = {}
     wanted = set(cfg.training.models)
     if wanted & {"syntactic", "ensemble"}:
         progress(0.3, "training the syntactic model on whole songs")
@@ -205,9 +207,14 @@ def fit_annotators(
         )
         non = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
         fitted["nonsyntactic"] = non.partial_fit(seq_x, seq_y, standardised=True).finalize()
+    if "logreg" in wanted:
+        progress(0.9, "training the logistic regression over context frames")
+        fitted["logreg"] = ContextClassifier(cfg.logreg, cfg.training.seed).fit(
+            feats, targets, classes, mean, scale
+        )
     progress(1.0, "models trained")
     result: dict[str, Annotator] = {}
-    for kind in MODEL_KINDS:
+    for kind in ALL_MODEL_KINDS:
         if kind not in wanted:
             continue
         est = (
@@ -434,9 +441,7 @@ def load_annotators(
                 f"{run_dir}: no {kind!r} model in this run (available: {', '.join(run['models'])})"
             )
         obj, _ = load_model(Path(run_dir) / kind)
-        if not isinstance(obj, Annotator):
-            raise ModelError(f"{Path(run_dir) / kind}: not a Canapy annotator")
-        out[kind] = obj
+        out[kind] = check_annotator(obj, str(Path(run_dir) / kind))
     return out
 
 

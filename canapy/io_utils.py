@@ -10,11 +10,19 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+__all__ = [
+    "atomic_open",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "exclusive_lock",
+    "fsync_dir",
+]
 
 
 @contextlib.contextmanager
@@ -66,3 +74,66 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write_json(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Make renames in ``folder`` durable (POSIX; a no-op where directories can't be opened)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_lock(
+    path: str | Path, timeout_s: float, on_timeout: Callable[[], Exception]
+) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (released by the OS if the process dies).
+
+    flock/msvcrt locks rather than an ``O_EXCL`` lock file: a killed process cannot leave
+    a stale lock behind. After ``timeout_s`` seconds of waiting, ``on_timeout()`` is raised.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> lock = pathlib.Path(tempfile.mkdtemp()) / "lock"
+    >>> with exclusive_lock(lock, 1.0, lambda: TimeoutError("busy")):
+    ...     lock.exists()
+    True
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if os.name == "nt":  # pragma: no cover - Windows
+            import msvcrt
+
+            def try_lock() -> None:
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+            def unlock() -> None:
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            def try_lock() -> None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+            def unlock() -> None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                try_lock()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise on_timeout() from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            unlock()
+    finally:
+        os.close(fd)

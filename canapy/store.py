@@ -48,8 +48,7 @@ import json
 import logging
 import os
 import re
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,7 +58,8 @@ import pandas as pd
 from canapy.corpus import MARRON1CSV, Corpus, write_annotation
 from canapy.edits import diff_tables, normalise_segments, validate_segments
 from canapy.exceptions import ConflictError, StoreError
-from canapy.io_utils import atomic_write_bytes, atomic_write_json
+from canapy.io_utils import atomic_write_bytes, atomic_write_json, exclusive_lock
+from canapy.io_utils import fsync_dir as _fsync_dir  # patched by the crash tests
 
 __all__ = ["STORE_SUBDIR", "AnnotationStore", "default_author", "default_store_dir"]
 
@@ -89,60 +89,15 @@ def _utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make renames in ``folder`` durable (POSIX; a no-op where directories can't be opened)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-@contextlib.contextmanager
-def _exclusive_lock(path: Path, timeout_s: float) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (released by the OS if the process dies).
-
-    flock/msvcrt locks rather than an ``O_EXCL`` lock file: a killed process cannot leave
-    a stale lock behind.
-    """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        if os.name == "nt":  # pragma: no cover - Windows
-            import msvcrt
-
-            def try_lock() -> None:
-                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-
-            def unlock() -> None:
-                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            def try_lock() -> None:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-            def unlock() -> None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                try_lock()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise StoreError(
-                        f"{path.parent}: the annotation store is locked by another process "
-                        f"for more than {timeout_s:.0f} s; try again when its save is done"
-                    ) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            unlock()
-    finally:
-        os.close(fd)
+def _exclusive_lock(path: Path, timeout_s: float) -> contextlib.AbstractContextManager[None]:
+    return exclusive_lock(
+        path,
+        timeout_s,
+        lambda: StoreError(
+            f"{path.parent}: the annotation store is locked by another process "
+            f"for more than {timeout_s:.0f} s; try again when its save is done"
+        ),
+    )
 
 
 class AnnotationStore:

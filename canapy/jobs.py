@@ -18,11 +18,12 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -158,7 +159,8 @@ class JobManager:
         if job is None:
             raise KeyError(job_id)
         if job.future is not None:
-            job.future.exception(timeout)
+            with contextlib.suppress(CancelledError):  # cancelled before it started
+                job.future.exception(timeout)
         return job
 
     def running(self) -> int:

@@ -123,7 +123,7 @@ def store_lineage(training_files: Sequence[str | Path], fingerprint: str | None)
     data_dir = Path(os.path.commonpath([str(Path(p).absolute().parent) for p in training_files]))
     for folder in (data_dir, *list(data_dir.parents)[:2]):
         store = AnnotationStore.for_data_dir(folder)
-        if not store.exists():
+        if not store.exists:
             continue
         out["annotation_store"] = str(store.root)
         head = store.head

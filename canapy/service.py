@@ -129,8 +129,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     auth = [Depends(authorised)]
 
-    async def off_loop(fn: Callable[[], Any]) -> Any:
+    async def annotation(fn: Callable[[], Any]) -> Any:
+        """Annotation work: on the bounded pool (memory-bound, at most ``workers`` at once)."""
         return await asyncio.wrap_future(jobs.run(fn))
+
+    async def off_loop(fn: Callable[[], Any]) -> Any:
+        """Light blocking work (reading cards, loading a model, saving an upload)."""
+        return await asyncio.to_thread(fn)
 
     @app.middleware("http")
     async def refuse_oversized(request: Request, call_next: Callable) -> Response:
@@ -176,7 +181,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         version: Annotated[str | None, Form()] = None,
         format: Annotated[str, Form(description="json or an annotation format")] = "marron1csv",
     ) -> Response:
-        content, media = await off_loop(lambda: _annotate_one(audio, path, model, version, format))
+        work = lambda: _annotate_one(audio, path, model, version, format)  # noqa: E731
+        content, media = await annotation(work)
         return Response(content, media_type=media)
 
     def _annotate_one(

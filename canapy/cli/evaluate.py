@@ -21,7 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("evaluate", help="measure a run's models on an annotated corpus")
     p.add_argument("run_dir", help="run folder written by `canapy train`")
     add_data_args(p)
-    p.add_argument("--model", choices=list(MODEL_CHOICES))
+    p.add_argument(
+        "--model", choices=list(MODEL_CHOICES), help="evaluate only this model (default: all)"
+    )
     p.add_argument("--json", help="also write every metric to this JSON file")
     add_cache_args(p)
     p.set_defaults(func=run)

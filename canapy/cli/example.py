@@ -11,9 +11,9 @@ __all__ = ["add_parser", "run"]
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``example``."""
     p = subparsers.add_parser("example", help="write a small synthetic, learnable song corpus")
-    p.add_argument("out_dir")
-    p.add_argument("--n-files", type=int, default=12)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("out_dir", help="folder to write the corpus into")
+    p.add_argument("--n-files", type=int, default=12, help="number of recordings (default 12)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=run)
 
 

@@ -42,15 +42,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     actions.add_parser("list", help="list the versions")
 
     a = actions.add_parser("diff", help="what changed between two versions")
-    a.add_argument("a", type=version_number)
-    a.add_argument("b", type=version_number)
+    a.add_argument("a", type=version_number, help="from this version")
+    a.add_argument("b", type=version_number, help="to this version")
 
     a = actions.add_parser("restore", help="make a new version equal to an old one")
-    a.add_argument("version", type=version_number)
+    a.add_argument("version", type=version_number, help="version to restore")
     a.add_argument("--author", help="name recorded in the history (default: login name)")
 
     a = actions.add_parser("export", help="write the annotation files of a version")
-    a.add_argument("version", type=version_number)
+    a.add_argument("version", type=version_number, help="version to export")
     a.add_argument("out_dir", type=Path, help="folder for the annotation files (not DATA_DIR)")
     add_format_arg(a, help="output format", writable=True)
 

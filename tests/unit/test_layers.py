@@ -20,7 +20,17 @@ DASHBOARD_ENTRY = "canapy.cli.dash"  # `canapy dash` imports the dashboard, insi
 # Which module may import which: a module imports only from its own layer or below.
 # A name matches a module and its sub-modules (``canapy.corpus`` covers the package).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("canapy", "canapy.config", "canapy.exceptions", "canapy.io_utils", "canapy.progress"),
+    (
+        "canapy",
+        "canapy.config",
+        "canapy.exceptions",
+        "canapy.io_utils",
+        "canapy.progress",
+        "canapy.signing",
+        "canapy.network",
+        "canapy.interface",
+        "canapy.jobs",
+    ),
     (
         "canapy.audio",
         "canapy.segments",
@@ -32,9 +42,19 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.postprocess",
         "canapy.metrics",
         "canapy.confusion",
+        "canapy.context_model",
+        "canapy.portable",
     ),
-    ("canapy.corpus", "canapy.edits", "canapy.store", "canapy.annotator", "canapy.synthetic"),
+    (
+        "canapy.corpus",
+        "canapy.edits",
+        "canapy.store",
+        "canapy.annotator",
+        "canapy.synthetic",
+        "canapy.registry",
+    ),
     ("canapy.runs", "canapy.workflow", "canapy.review"),
+    ("canapy.model_ops", "canapy.service_support", "canapy.service"),
     ("canapy.cli", "canapy.__main__"),
     ("canapy.dashboards",),
 )

@@ -129,6 +129,12 @@ def bench_service(run_dir: Path, files: list[Path], workers: int, cache: Path) -
             except httpx.TransportError:
                 time.sleep(0.2)
         idle = _proc_status(proc.pid)
+        health_idle = []
+        for _ in range(20):
+            t = time.perf_counter()
+            httpx.get(f"{url}/health", timeout=10).raise_for_status()
+            health_idle.append(time.perf_counter() - t)
+            time.sleep(0.05)
         bodies = {f: f.read_bytes() for f in files}
         audio_s = {f: audio_info(f)[1] for f in files}
 
@@ -177,6 +183,7 @@ def bench_service(run_dir: Path, files: list[Path], workers: int, cache: Path) -
     total_audio = sum(audio_s.values())
     return {
         "workers": workers,
+        "isolation": "worker processes (spawn)",
         "server_memory_mb": {
             "idle_after_start": round(idle["peak_rss_mb"], 1),
             "after_model_load_and_one_file": round(warm["peak_rss_mb"], 1),
@@ -192,6 +199,7 @@ def bench_service(run_dir: Path, files: list[Path], workers: int, cache: Path) -
             "server_cpu_s": round(after_seq["cpu_s"] - warm["cpu_s"], 1),
             "wall_s": round(seq_wall, 1),
         },
+        "health_idle": _summary(health_idle),
         "concurrent_4_annotate": {
             "latency": _summary(latencies),
             "wall_s": round(burst_wall, 1),

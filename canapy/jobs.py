@@ -20,10 +20,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import (
+    CancelledError,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -88,18 +95,39 @@ class JobManager:
     Parameters
     ----------
     max_workers : int
-        Threads, hence the number of annotations running at once.
+        Annotation worker processes, hence the number of annotations running at once.
+    job_threads : int, optional
+        Threads orchestrating jobs (default ``max_workers + 2``).
+    processes : bool
+        Annotate in worker processes (default); False runs :meth:`annotate` on threads.
     """
 
-    def __init__(self, max_workers: int = 2) -> None:
+    def __init__(
+        self, max_workers: int = 2, job_threads: int | None = None, processes: bool = True
+    ) -> None:
         self.max_workers = max_workers
-        self.executor = ThreadPoolExecutor(max_workers, thread_name_prefix="canapy-work")
+        self.job_threads = job_threads or max_workers + 2
+        self.executor = ThreadPoolExecutor(self.job_threads, thread_name_prefix="canapy-job")
+        self.processes = processes
+        self._pool: Executor | None = None
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
     def run(self, fn: Callable[[], Any]) -> Future:
-        """Run ``fn`` on the pool (for request-bound work); returns its future."""
+        """Run ``fn`` on a job thread; returns its future."""
         return self.executor.submit(fn)
+
+    def annotate(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run ``fn(*args)`` on the bounded annotation pool (``fn`` must be picklable)."""
+        with self._lock:
+            if self._pool is None:
+                if self.processes:
+                    context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+                    self._pool = ProcessPoolExecutor(self.max_workers, mp_context=context)
+                else:
+                    self._pool = ThreadPoolExecutor(self.max_workers, "canapy-annotate")
+            pool = self._pool
+        return pool.submit(fn, *args)
 
     def submit(self, fn: Callable[[ProgressFn], Any], description: str) -> Job:
         """Start ``fn(progress)`` as a tracked job."""
@@ -175,3 +203,5 @@ class JobManager:
         for job in jobs:
             job.cancel_event.set()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)

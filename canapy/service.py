@@ -9,9 +9,11 @@ Built with FastAPI (OpenAPI documentation at ``/docs``). Endpoints:
 - ``POST /jobs`` (202), ``GET /jobs/{id}``, ``GET /jobs/{id}/result``,
   ``DELETE /jobs/{id}`` — the same for long recordings or whole folders, in the background.
 
-Annotation runs on a bounded thread pool (:class:`canapy.jobs.JobManager`), off the event
-loop. Every Canapy error becomes a 4xx JSON ``{"error": ..., "detail": ...}``; anything
-else a 500 without traceback (logged on the server). See ``docs/serve.md``.
+Annotation runs in a bounded pool of worker processes (:class:`canapy.jobs.JobManager`),
+off the event loop; the server process never unpickles a model (it checks signatures, the
+workers load the models). Every Canapy error becomes a 4xx JSON
+``{"error": ..., "detail": ...}``; anything else a 500 without traceback (logged on the
+server). See ``docs/serve.md``.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ from canapy.jobs import JobManager
 from canapy.service_support import (
     ModelProvider,
     ServiceSettings,
+    annotate_file_task,
     check_data_path,
+    check_format,
     model_error_status,
-    render_annotation,
 )
 
 __all__ = ["create_app"]
@@ -95,7 +98,7 @@ def _job_output(content: bytes, media: str) -> dict[str, str]:
 def create_app(settings: ServiceSettings) -> FastAPI:
     """The FastAPI application of ``canapy serve`` for ``settings``."""
     provider = ModelProvider(settings)
-    jobs = JobManager(settings.workers)
+    jobs = JobManager(settings.workers, processes=settings.processes)
     app = FastAPI(
         title="Canapy annotation service",
         version=canapy.__version__,
@@ -129,9 +132,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     auth = [Depends(authorised)]
 
-    async def annotation(fn: Callable[[], Any]) -> Any:
-        """Annotation work: on the bounded pool (memory-bound, at most ``workers`` at once)."""
-        return await asyncio.wrap_future(jobs.run(fn))
+    async def annotation(folder: Path, audio: Path, fmt: str) -> tuple[bytes, str]:
+        """One file, on the bounded pool of worker processes (at most ``workers`` at once)."""
+        future = jobs.annotate(annotate_file_task, folder, audio, fmt, settings.cache_dir)
+        return await asyncio.wrap_future(future)
 
     async def off_loop(fn: Callable[[], Any]) -> Any:
         """Light blocking work (reading cards, loading a model, saving an upload)."""
@@ -155,7 +159,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         return {
             "status": "ok",
             "version": canapy.__version__,
-            "models_loaded": provider.loaded,
             "jobs_active": jobs.running(),
             "workers": jobs.max_workers,
         }
@@ -181,17 +184,12 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         version: Annotated[str | None, Form()] = None,
         format: Annotated[str, Form(description="json or an annotation format")] = "marron1csv",
     ) -> Response:
-        work = lambda: _annotate_one(audio, path, model, version, format)  # noqa: E731
-        content, media = await annotation(work)
-        return Response(content, media_type=media)
-
-    def _annotate_one(
-        audio: UploadFile | None, path: str | None, model: str | None, version: str | None, fmt: str
-    ) -> tuple[bytes, str]:
-        _, ann = provider.get(model, version)
+        check_format(format)
+        _, folder = await off_loop(lambda: provider.get(model, version))
         with tempfile.TemporaryDirectory(prefix="canapy-upload-") as tmp:
-            target = _input_file(audio, path, Path(tmp))
-            return render_annotation(ann, target, fmt, settings.cache_dir)
+            target = await off_loop(lambda: _input_file(audio, path, Path(tmp)))
+            content, media = await annotation(folder, target, format)
+        return Response(content, media_type=media)
 
     def _input_file(audio: UploadFile | None, path: str | None, tmp: Path) -> Path:
         if (audio is None) == (path is None):
@@ -216,7 +214,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         version: Annotated[str | None, Form()] = None,
         format: Annotated[str, Form()] = "marron1csv",
     ) -> dict[str, Any]:
-        ref, ann = await off_loop(lambda: provider.get(model, version))
+        check_format(format)
+        ref, folder = await off_loop(lambda: provider.get(model, version))
         tmp = Path(tempfile.mkdtemp(prefix="canapy-job-"))
         try:
             if audio is not None and path is None:
@@ -238,7 +237,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 out: dict[str, Any] = {}
                 for k, file in enumerate(files):
                     progress(k / len(files), f"annotating {file.name}")
-                    content, media = render_annotation(ann, file, format, settings.cache_dir)
+                    content, media = jobs.annotate(
+                        annotate_file_task, folder, file, format, settings.cache_dir
+                    ).result()
                     out[file.name] = _job_output(content, media)
                 progress(1.0, f"annotated {len(files)} files")
                 return out

@@ -3,8 +3,9 @@
 Kept free of FastAPI so it can be tested and reused directly:
 
 - :class:`ServiceSettings` — registry, served run, data roots, limits, token.
-- :class:`ModelProvider` — finds a model by name/version (registry or served run folder),
-  loads it once (signature checked) and keeps the few most recently used in memory.
+- :class:`ModelProvider` — finds a model by name/version (registry or served run folder)
+  and checks its signature; :func:`annotate_file_task` is what an annotation worker
+  process runs (it loads each model once and keeps the few most recently used).
 - :func:`render_annotation` — one audio file -> the exact text ``canapy annotate`` writes
   (any writable format) or JSON segments with confidence.
 - :func:`check_data_path` — a requested path must lie under a configured data root.
@@ -12,22 +13,21 @@ Kept free of FastAPI so it can be tested and reused directly:
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from canapy.audio import audio_info
 from canapy.corpus import writable_formats, write_annotation
 from canapy.exceptions import CanapyError, ModelError, RegistryError
-from canapy.interface import SongAnnotator
-from canapy.model_ops import load_source
-from canapy.persistence import read_metadata
-from canapy.registry import Registry, format_ref
+from canapy.interface import SongAnnotator, check_annotator
+from canapy.model_ops import resolve_source
+from canapy.persistence import load_model, read_metadata, verify_model
+from canapy.registry import Registry
 from canapy.workflow import predict_files, read_run
 
 __all__ = [
@@ -35,7 +35,9 @@ __all__ = [
     "ModelProvider",
     "PathNotAllowedError",
     "ServiceSettings",
+    "annotate_file_task",
     "check_data_path",
+    "check_format",
     "render_annotation",
 ]
 
@@ -66,7 +68,10 @@ class ServiceSettings:
     max_upload_bytes : int
         Larger uploads are refused with 413.
     workers : int
-        Annotations running at once (threads).
+        Annotations running at once (worker processes).
+    processes : bool
+        Annotate in worker processes (default); False uses threads (same results, but the
+        annotation loop then shares the GIL with the server).
     token : str or None
         Bearer token required on every endpoint but ``/health`` (None: no auth).
     cache_dir : Path or None
@@ -78,9 +83,9 @@ class ServiceSettings:
     data_roots: tuple[Path, ...] = ()
     max_upload_bytes: int = 200 * 1024 * 1024
     workers: int = 2
+    processes: bool = True
     token: str | None = None
     cache_dir: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def check_data_path(path: str | Path, roots: Sequence[Path]) -> Path:
@@ -119,8 +124,6 @@ class ModelProvider:
         self.settings = settings
         self.registry = Registry(settings.registry) if settings.registry else None
         self._run = read_run(settings.run_dir) if settings.run_dir else None
-        self._cache: OrderedDict[tuple[str, str], SongAnnotator] = OrderedDict()
-        self._lock = threading.Lock()
 
     # -- catalogue --------------------------------------------------------------------
     def list(self) -> list[dict[str, Any]]:
@@ -201,29 +204,45 @@ class ModelProvider:
         assert self.registry is not None
         return self.registry.card(name, int(version))
 
-    # -- loading ----------------------------------------------------------------------
-    def get(self, name: str | None, version: str | None = None) -> tuple[str, SongAnnotator]:
-        """``(reference, annotator)``, loaded once and kept among the last few used."""
+    # -- locating -------------------------------------------------------------------
+    def get(self, name: str | None, version: str | None = None) -> tuple[str, Path]:
+        """``(reference, model folder)``, its signature checked (nothing is unpickled here:
+        the annotation worker processes load the model)."""
         name, version = self.resolve(name, version)
-        key = (name, version)
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return f"{name}@{version}", self._cache[key]
         if version == LOCAL_VERSION:
-            ann, _ = load_source(Path(self.settings.run_dir), kind=name)
+            folder = resolve_source(Path(self.settings.run_dir), kind=name).folder
         else:
-            ann, _ = load_source(format_ref(name, int(version)), self.registry)
-        with self._lock:
-            self._cache[key] = ann
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return f"{name}@{version}", ann
+            assert self.registry is not None
+            folder = self.registry.version_dir(name, int(version))
+        verify_model(folder)
+        return f"{name}@{version}", folder
 
-    @property
-    def loaded(self) -> int:
-        """Number of models held in memory."""
-        return len(self._cache)
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _worker_model(folder: str, sha256: str) -> SongAnnotator:
+    """A worker process's loaded models (keyed by content, so a changed file is reloaded)."""
+    obj, _ = load_model(folder)
+    return check_annotator(obj, folder)
+
+
+def annotate_file_task(
+    model_folder: str | Path, audio_path: str | Path, annot_format: str, cache_dir: Path | None
+) -> tuple[bytes, str]:
+    """What one annotation worker process does for one file: :func:`render_annotation`
+    with the model of ``model_folder`` (loaded once per process, signature checked)."""
+    sha = str(read_metadata(model_folder).get("model_sha256"))
+    annotator = _worker_model(str(model_folder), sha)
+    return render_annotation(annotator, Path(audio_path), annot_format, cache_dir)
+
+
+def check_format(annot_format: str) -> str:
+    """``annot_format`` if the service can write it (``json`` or a writable format)."""
+    if annot_format != JSON_FORMAT and annot_format not in writable_formats():
+        raise CanapyError(
+            f"unknown output format {annot_format!r}; one of: "
+            f"{', '.join([JSON_FORMAT, *writable_formats()])}"
+        )
+    return annot_format
 
 
 def render_annotation(
@@ -240,11 +259,7 @@ def render_annotation(
     """
     import json
 
-    if annot_format != JSON_FORMAT and annot_format not in writable_formats():
-        raise CanapyError(
-            f"unknown output format {annot_format!r}; one of: "
-            f"{', '.join([JSON_FORMAT, *writable_formats()])}"
-        )
+    check_format(annot_format)
     segs = predict_files(annotator, [audio_path], cache_dir)[str(audio_path)]
     if annot_format == JSON_FORMAT:
         doc = {

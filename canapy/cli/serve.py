@@ -48,7 +48,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="folder whose files may be annotated by path (repeatable; default: none)",
     )
     p.add_argument("--max-upload-mb", type=float, default=200.0, help="upload size limit")
-    p.add_argument("--workers", type=int, default=2, help="annotations running at once")
+    p.add_argument(
+        "--workers", type=int, default=2, help="annotations running at once (worker processes)"
+    )
     add_cache_args(p)
     p.set_defaults(func=run)
 

@@ -28,7 +28,7 @@ def registry(small_run, tmp_path_factory):
     return reg
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def client(small_run, registry):
     settings = ServiceSettings(
         registry=registry.root,
@@ -142,7 +142,8 @@ def test_cancelled_job_stops_and_has_no_result(small_run, registry):
     settings = ServiceSettings(registry=registry.root, data_roots=(small_run["data"],), workers=1)
     app = create_app(settings)
     with TestClient(app) as client:
-        app.state.jobs.run(gate.wait)  # occupy the only worker: the job stays queued
+        for _ in range(app.state.jobs.job_threads):  # occupy every job thread: the job waits
+            app.state.jobs.run(gate.wait)
         job_id = client.post("/jobs", data={"path": str(small_run["data"])}).json()["id"]
         cancelled = client.delete(f"/jobs/{job_id}").json()
         gate.set()

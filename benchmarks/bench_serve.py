@@ -57,6 +57,26 @@ def _proc_status(pid: int) -> dict[str, float]:
     }
 
 
+def _children(pid: int) -> list[int]:
+    """Process ids of the direct children of ``pid`` (the annotation workers)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        out.extend(int(c) for c in text)
+    return out
+
+
+def _tree_status(pid: int) -> dict[str, float]:
+    """Server and worker processes: peak RSS of each summed, CPU seconds summed."""
+    parts = [_proc_status(p) for p in [pid, *_children(pid)]]
+    return {
+        "server_peak_rss_mb": parts[0]["peak_rss_mb"],
+        "workers_peak_rss_mb": [round(p["peak_rss_mb"], 1) for p in parts[1:]],
+        "total_peak_rss_mb": round(sum(p["peak_rss_mb"] for p in parts), 1),
+        "cpu_s": sum(p["cpu_s"] for p in parts),
+    }
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -128,7 +148,7 @@ def bench_service(run_dir: Path, files: list[Path], workers: int, cache: Path) -
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
-        idle = _proc_status(proc.pid)
+        idle = _tree_status(proc.pid)
         health_idle = []
         for _ in range(20):
             t = time.perf_counter()
@@ -145,11 +165,11 @@ def bench_service(run_dir: Path, files: list[Path], workers: int, cache: Path) -
             return time.perf_counter() - t0
 
         annotate(files[0])  # load the model, warm the feature cache of the first file
-        warm = _proc_status(proc.pid)
+        warm = _tree_status(proc.pid)
         t0 = time.perf_counter()
         sequential = [annotate(f) for f in files]
         seq_wall = time.perf_counter() - t0
-        after_seq = _proc_status(proc.pid)
+        after_seq = _tree_status(proc.pid)
 
         health: list[float] = []
         stop = threading.Event()
@@ -176,7 +196,7 @@ def bench_service(run_dir: Path, files: list[Path], workers: int, cache: Path) -
         burst_wall = time.perf_counter() - t0
         stop.set()
         poller.join()
-        after_burst = _proc_status(proc.pid)
+        after_burst = _tree_status(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -184,11 +204,11 @@ def bench_service(run_dir: Path, files: list[Path], workers: int, cache: Path) -
     return {
         "workers": workers,
         "isolation": "worker processes (spawn)",
-        "server_memory_mb": {
-            "idle_after_start": round(idle["peak_rss_mb"], 1),
-            "after_model_load_and_one_file": round(warm["peak_rss_mb"], 1),
-            "peak_after_sequential": round(after_seq["peak_rss_mb"], 1),
-            "peak_after_4_concurrent": round(after_burst["peak_rss_mb"], 1),
+        "memory_peak_rss_mb (server process + each worker)": {
+            "idle_after_start": idle,
+            "after_model_load_and_one_file": warm,
+            "after_sequential": after_seq,
+            "after_4_concurrent": after_burst,
         },
         "sequential_annotate": {
             "files": len(files),
@@ -196,7 +216,7 @@ def bench_service(run_dir: Path, files: list[Path], workers: int, cache: Path) -
             "latency": _summary(sequential),
             "files_per_s": round(len(files) / seq_wall, 3),
             "audio_s_per_s": round(total_audio / seq_wall, 2),
-            "server_cpu_s": round(after_seq["cpu_s"] - warm["cpu_s"], 1),
+            "server_and_workers_cpu_s": round(after_seq["cpu_s"] - warm["cpu_s"], 1),
             "wall_s": round(seq_wall, 1),
         },
         "health_idle": _summary(health_idle),
@@ -204,7 +224,7 @@ def bench_service(run_dir: Path, files: list[Path], workers: int, cache: Path) -
             "latency": _summary(latencies),
             "wall_s": round(burst_wall, 1),
             "audio_s": round(sum(audio_s[f] for f in burst), 1),
-            "server_cpu_s": round(after_burst["cpu_s"] - after_seq["cpu_s"], 1),
+            "server_and_workers_cpu_s": round(after_burst["cpu_s"] - after_seq["cpu_s"], 1),
             "health_during": _summary(health),
             "health_under_100ms_fraction": round(sum(h < 0.1 for h in health) / len(health), 3),
         },
@@ -228,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         service = bench_service(run_dir, test_files, args.workers, work / "cache")
     out = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared with other jobs (busy)",
+        "load_average_at_end": os.getloadavg(),
+        "niceness": os.nice(0),
         "python": platform.python_version(),
         "model_served": "ensemble (default config), gy6or6 training day",
         "accuracy": accuracy,

@@ -126,8 +126,8 @@ def format_ref(name: str, version: int) -> str:
     return f"{name}@{version}"
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def _utc_now(timespec: str = "seconds") -> str:
+    return datetime.now(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def _user() -> str:
@@ -215,6 +215,11 @@ class Registry:
         folder = self._model_dir(name)
         self._record(name)
         return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and p.is_dir())
+
+    def info(self, name: str) -> dict[str, Any]:
+        """The record of a model name: next version number, promoted version, promotions
+        (``[{"version", "at", "by"}, ...]``, oldest first)."""
+        return self._record(name)
 
     def promoted(self, name: str) -> int | None:
         """The promoted version of ``name`` (None if none is)."""
@@ -377,7 +382,7 @@ class Registry:
             record = self._record(name)
             record["promoted"] = int(version)
             record.setdefault("promotions", []).append(
-                {"version": int(version), "at": _utc_now(), "by": _user()}
+                {"version": int(version), "at": _utc_now("microseconds"), "by": _user()}
             )
             atomic_write_json(self._model_dir(name) / _MODEL_FILE, record)
         logger.info("promoted %s", format_ref(name, version))

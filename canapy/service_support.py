@@ -180,20 +180,19 @@ class ModelProvider:
         return resolved, str(number)
 
     def _latest_promoted(self) -> str:
-        best: tuple[str, str] | None = None
+        best: tuple[str, str] | None = None  # (promotion time, name)
         if self.registry is not None:
             for name in self.registry.names():
-                record = self.registry.card(name)
-                if record.get("promoted"):
-                    when = str(record.get("registered_at"))
-                    if best is None or when > best[1]:
-                        best = (name, when)
+                info = self.registry.info(name)
+                if info.get("promoted") is not None and info.get("promotions"):
+                    when = str(info["promotions"][-1].get("at"))
+                    best = max(best, (when, name)) if best else (when, name)
         if best is None:
             raise RegistryError(
                 "no default model: pass model=NAME[@VERSION], or promote a version with "
                 "`canapy models promote NAME@N`"
             )
-        return best[0]
+        return best[1]
 
     def describe(self, name: str, version: str | None) -> dict[str, Any]:
         """Card (registry) or metadata (served run) of a model."""

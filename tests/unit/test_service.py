@@ -205,3 +205,18 @@ def test_openapi_docs(client):
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/health", "/models", "/annotate", "/jobs", "/jobs/{job_id}"} <= set(paths)
+
+
+def test_default_model_is_the_most_recently_promoted(small_run, tmp_path):
+    from canapy.service_support import ModelProvider
+
+    reg = Registry(tmp_path / "reg")
+    register_run(small_run["run"], "a/syn", registry=reg)
+    register_run(small_run["run"], "b/lr", kind="logreg", registry=reg)
+    reg.promote("b/lr@1")
+    reg.promote("a/syn@1")
+    provider = ModelProvider(ServiceSettings(registry=reg.root))
+    assert provider.resolve(None) == ("a/syn", "1")
+    assert reg.info("a/syn")["promotions"][-1]["version"] == 1
+    ref, folder = provider.get("b/lr")
+    assert ref == "b/lr@1" and folder == reg.version_dir("b/lr", 1)

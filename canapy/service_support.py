@@ -38,6 +38,7 @@ __all__ = [
     "annotate_file_task",
     "check_data_path",
     "check_format",
+    "model_error_status",
     "render_annotation",
 ]
 

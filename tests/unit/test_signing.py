@@ -165,7 +165,11 @@ def test_portable_newer_schema_is_refused(tmp_path):
 
 def test_pickle_in_portable_file_is_refused(tmp_path):
     payload = np.array([_CreatesFile(str(tmp_path / "pwned"))], dtype=object)
-    np.savez(tmp_path / "p.npz", __manifest__=np.zeros(1, np.uint8), evil=payload)
-    with pytest.raises(ModelError):
+    spec = {"dtype": "|O", "shape": [1], "sha256": "0"}
+    manifest = {"format": "canapy-portable", "schema": 1, "metadata": {}, "state": None}
+    manifest["arrays"] = {"evil": spec}
+    blob = np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "p.npz", __manifest__=blob, evil=payload)
+    with pytest.raises(ModelError, match="Object arrays cannot be loaded"):
         read_portable(tmp_path / "p.npz")
     assert not (tmp_path / "pwned").exists()

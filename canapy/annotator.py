@@ -14,34 +14,40 @@ import pandas as pd
 
 from canapy.config import Config
 from canapy.features import FeatureExtractor, hop_length
-from canapy.models import EnsembleClassifier, EsnClassifier
+from canapy.interface import FrameClassifier
 from canapy.postprocess import frames_to_segments
 
-__all__ = ["MODEL_KINDS", "Annotator"]
+__all__ = ["ALL_MODEL_KINDS", "MODEL_KINDS", "Annotator"]
 
 MODEL_KINDS = ("syntactic", "nonsyntactic", "ensemble")
+"""The Echo State Network kinds (trained by default)."""
+ALL_MODEL_KINDS = (*MODEL_KINDS, "logreg")
+"""Every built-in kind: the ESNs and the logistic regression over context frames."""
 
 
 @dataclass
 class Annotator:
     """A fitted frame classifier and the settings to turn audio into segments.
 
+    The built-in :class:`canapy.interface.SongAnnotator`: it wraps any
+    :class:`canapy.interface.FrameClassifier`.
+
     Attributes
     ----------
     kind : str
-        ``"syntactic"``, ``"nonsyntactic"`` or ``"ensemble"``.
+        One of :data:`ALL_MODEL_KINDS` (or a custom kind).
     config : Config
         The resolved configuration it was trained with.
     sample_rate : int
         Audio is resampled to this rate before computing features.
-    estimator : EsnClassifier or EnsembleClassifier
-        The fitted frame classifier.
+    estimator : FrameClassifier
+        The fitted frame classifier (an ESN, the ensemble, a ContextClassifier...).
     """
 
     kind: str
     config: Config
     sample_rate: int
-    estimator: EsnClassifier | EnsembleClassifier
+    estimator: FrameClassifier
 
     @property
     def classes(self) -> list[str]:

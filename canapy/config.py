@@ -31,6 +31,7 @@ __all__ = [
     "AudioConfig",
     "Config",
     "FeaturesConfig",
+    "LogregConfig",
     "PostprocessConfig",
     "ReadoutConfig",
     "ReservoirConfig",
@@ -170,7 +171,8 @@ class TrainingConfig:
     """Which annotators to train and how the non-syntactic one samples its data."""
 
     models: tuple[str, ...] = ("syntactic", "nonsyntactic", "ensemble")
-    """Subset of ``syntactic``, ``nonsyntactic``, ``ensemble``."""
+    """Subset of ``syntactic``, ``nonsyntactic``, ``ensemble`` (Echo State Networks) and
+    ``logreg`` (logistic regression over stacked context frames, see ``[logreg]``)."""
     default_model: str = "ensemble"
     """Model used by ``annotate`` unless told otherwise."""
     boundary_ms: float = 4.0
@@ -188,7 +190,7 @@ class TrainingConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        allowed = ("syntactic", "nonsyntactic", "ensemble")
+        allowed = ("syntactic", "nonsyntactic", "ensemble", "logreg")
         _check(
             len(self.models) > 0 and all(m in allowed for m in self.models),
             "training.models",
@@ -216,6 +218,35 @@ class TrainingConfig:
             self.validation_fraction,
             "0..0.5",
         )
+
+
+@dataclass(frozen=True)
+class LogregConfig:
+    """The ``logreg`` model: logistic regression over a window of feature frames."""
+
+    context_frames: int = 4
+    """Frames taken on each side of the predicted frame (window of 2 * n + 1 frames)."""
+    stride_frames: int = 3
+    """Spacing of the context frames, in frames."""
+    frames_per_class: int = 4000
+    """Training frames sampled per class (class-balanced, seeded by training.seed)."""
+    C: float = 1.0
+    """Inverse regularisation strength of scikit-learn's LogisticRegression."""
+    max_iter: int = 300
+
+    def validate(self) -> None:
+        _check(
+            0 <= self.context_frames <= 50, "logreg.context_frames", self.context_frames, "0..50"
+        )
+        _check(1 <= self.stride_frames <= 50, "logreg.stride_frames", self.stride_frames, "1..50")
+        _check(
+            10 <= self.frames_per_class <= 10**6,
+            "logreg.frames_per_class",
+            self.frames_per_class,
+            "10..1000000",
+        )
+        _check(0 < self.C <= 1e6, "logreg.C", self.C, "0 < value <= 1e6")
+        _check(10 <= self.max_iter <= 100000, "logreg.max_iter", self.max_iter, "10..100000")
 
 
 @dataclass(frozen=True)
@@ -279,6 +310,7 @@ class Config:
     readout: ReadoutConfig = field(default_factory=ReadoutConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
+    logreg: LogregConfig = field(default_factory=LogregConfig)
 
     def validate(self) -> Config:
         """Check every value; return ``self`` so calls can be chained."""
@@ -294,6 +326,7 @@ _SECTION_DOCS = {
     "readout": "Ridge-regression readout.",
     "training": "Which annotators are trained, and how.",
     "postprocess": "Frame predictions -> segments.",
+    "logreg": "The logreg model (when training.models lists it).",
 }
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {

@@ -34,3 +34,11 @@ class StoreError(CanapyError):
 
 class ConflictError(StoreError):
     """Another session saved the corpus since this one loaded it."""
+
+
+class UntrustedModelError(ModelError):
+    """A model file is not signed with this user's key: it is refused before unpickling."""
+
+
+class RegistryError(CanapyError):
+    """The model registry refused an operation (unknown name or version, re-registration...)."""

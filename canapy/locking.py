@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from canapy.exceptions import StoreError
@@ -24,11 +24,14 @@ __all__ = ["exclusive_lock"]
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: Path, timeout_s: float) -> Iterator[None]:
+def exclusive_lock(
+    path: Path, timeout_s: float, on_timeout: Callable[[], Exception] | None = None
+) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (released by the OS if the process dies).
 
     flock/msvcrt locks rather than an ``O_EXCL`` lock file: a killed process cannot leave
-    a stale lock behind.
+    a stale lock behind. After ``timeout_s`` seconds of waiting, ``on_timeout()`` is raised
+    (by default a :class:`~canapy.exceptions.StoreError` saying the store is locked).
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -56,6 +59,8 @@ def exclusive_lock(path: Path, timeout_s: float) -> Iterator[None]:
                 break
             except OSError:
                 if time.monotonic() > deadline:
+                    if on_timeout is not None:
+                        raise on_timeout() from None
                     raise StoreError(
                         f"{path.parent}: the annotation store is locked by another process "
                         f"for more than {timeout_s:.0f} s; try again when its save is done"

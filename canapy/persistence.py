@@ -4,10 +4,11 @@
 metadata (config, vocabulary, data fingerprint, metrics, ...) plus the Canapy and library
 versions, the creation time and the sha256 of ``model.joblib``.
 
-Loading a joblib file runs arbitrary code, so :func:`load_model` checks the file's sha256
-against ``metadata.json`` *before* unpickling and refuses on mismatch. This guards against
-accidental corruption and a swapped model file, not against someone who can rewrite both
-files.
+Loading a joblib file runs arbitrary code, so :func:`load_model` checks, *before*
+unpickling, the file's sha256 against ``metadata.json`` (corruption) and its HMAC signature
+under the user's own key (:mod:`canapy.signing`): a file crafted elsewhere, even with a
+matching sha256, is refused with :class:`canapy.exceptions.UntrustedModelError` until the
+user trusts it (:func:`trust_model`, ``canapy models trust``).
 
 Examples
 --------
@@ -40,8 +41,9 @@ import numpy as np
 import pandas as pd
 
 import canapy
-from canapy.exceptions import ModelError
+from canapy.exceptions import ModelError, UntrustedModelError
 from canapy.io_utils import atomic_write_json
+from canapy.signing import key_id, load_or_create_key, sign_digest, verify_digest
 
 __all__ = [
     "LIBRARIES",
@@ -52,6 +54,8 @@ __all__ = [
     "load_model",
     "read_metadata",
     "save_model",
+    "trust_model",
+    "verify_model",
 ]
 
 logger = logging.getLogger(__name__)
@@ -131,8 +135,8 @@ def save_model(obj: Any, folder: str | Path, metadata: Mapping[str, Any]) -> Pat
     The model is dumped to a temporary file in ``folder``, hashed, then renamed onto
     ``model.joblib``; ``metadata.json`` is then written atomically. ``metadata`` is stored
     with these keys added (they override keys of the same name): ``canapy_version``,
-    ``library_versions``, ``created_at`` (UTC, ISO 8601), ``model_file`` and
-    ``model_sha256``.
+    ``library_versions``, ``created_at`` (UTC, ISO 8601), ``model_file``, ``model_sha256``
+    and ``model_signature`` (HMAC under the user's key, :mod:`canapy.signing`).
 
     Parameters
     ----------
@@ -183,6 +187,7 @@ def save_model(obj: Any, folder: str | Path, metadata: Mapping[str, Any]) -> Pat
         created_at=dt.datetime.now(dt.UTC).isoformat(),
         model_file=MODEL_FILE,
         model_sha256=sha,
+        model_signature=sign_digest(sha),
     )
     atomic_write_json(folder / METADATA_FILE, meta)
     logger.info("saved model to %s (sha256 %s)", folder, sha[:12])
@@ -223,8 +228,105 @@ def _major_minor(version: str) -> tuple[str, ...]:
     return tuple(str(version).split(".")[:2])
 
 
+def verify_model(folder: str | Path) -> dict[str, Any]:
+    """Check a model folder without unpickling anything; return its metadata.
+
+    Checks that ``model.joblib`` exists, that its sha256 matches ``metadata.json`` and that
+    its signature was made with this user's key.
+
+    Raises
+    ------
+    ModelError
+        Missing or corrupt files, or a sha256 mismatch.
+    UntrustedModelError
+        The file is unsigned or signed with another key; the message says how to trust it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = save_model({"a": 1}, pathlib.Path(tempfile.mkdtemp()) / "m", {"kind": "x"})
+    >>> verify_model(folder)["kind"]
+    'x'
+    """
+    folder = Path(folder)
+    meta = read_metadata(folder)
+    model_path = folder / MODEL_FILE
+    if not model_path.is_file():
+        raise ModelError(f"{folder}: no {MODEL_FILE}; the model folder is incomplete")
+    expected = meta.get("model_sha256")
+    if not isinstance(expected, str) or not expected:
+        raise ModelError(
+            f"{folder / METADATA_FILE}: no model_sha256; refusing to load {MODEL_FILE} "
+            "(joblib files execute code when loaded)"
+        )
+    sha = _sha256(model_path)
+    if sha != expected.lower():
+        raise ModelError(
+            f"{model_path}: sha256 does not match {METADATA_FILE}; refusing to load "
+            "(joblib files execute code when loaded)"
+        )
+    signature = meta.get("model_signature")
+    key = load_or_create_key()
+    if not verify_digest(sha, signature, key):
+        if not isinstance(signature, Mapping):
+            why = "is not signed: it was saved before Canapy signed its models, or made elsewhere"
+        elif signature.get("key_id") != key_id(key):
+            why = (
+                f"is signed with another key ({signature.get('key_id')}, not yours: "
+                f"{key_id(key)}): it was made by another user or on another machine"
+            )
+        else:
+            why = "has a signature that does not match its content: it was modified"
+        raise UntrustedModelError(
+            f"{model_path} {why}. Loading a joblib file runs code, so Canapy refuses it. "
+            f"If you made this model or trust where it comes from, run "
+            f"`canapy models trust {folder}`; to share models safely, export them with "
+            "`canapy models export RUN --portable FILE` and `canapy models import FILE`"
+        )
+    return meta
+
+
+def trust_model(folder: str | Path) -> dict[str, Any]:
+    """Sign a model folder's file with this user's key, after the user checked its origin.
+
+    The file must still match the sha256 recorded in ``metadata.json`` (a corrupted file is
+    never trusted). Nothing is unpickled.
+
+    Returns
+    -------
+    dict
+        The updated metadata.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, json
+    >>> folder = save_model([1], pathlib.Path(tempfile.mkdtemp()) / "m", {})
+    >>> meta = json.loads((folder / "metadata.json").read_text())
+    >>> del meta["model_signature"]
+    >>> _ = (folder / "metadata.json").write_text(json.dumps(meta))
+    >>> "model_signature" in trust_model(folder)
+    True
+    """
+    folder = Path(folder)
+    meta = read_metadata(folder)
+    model_path = folder / MODEL_FILE
+    if not model_path.is_file():
+        raise ModelError(f"{folder}: no {MODEL_FILE}; nothing to trust")
+    sha = _sha256(model_path)
+    expected = meta.get("model_sha256")
+    if isinstance(expected, str) and expected and expected.lower() != sha:
+        raise ModelError(
+            f"{model_path}: sha256 does not match {METADATA_FILE}: the file is corrupt or was "
+            "replaced; it cannot be trusted"
+        )
+    meta.update(model_file=MODEL_FILE, model_sha256=sha, model_signature=sign_digest(sha))
+    atomic_write_json(folder / METADATA_FILE, meta)
+    logger.info("trusted %s", model_path)
+    return meta
+
+
 def load_model(folder: str | Path) -> tuple[Any, dict[str, Any]]:
-    """Load a model saved by :func:`save_model`, after checking its sha256.
+    """Load a model saved by :func:`save_model`, after checking its sha256 and signature.
 
     Parameters
     ----------
@@ -241,6 +343,8 @@ def load_model(folder: str | Path) -> tuple[Any, dict[str, Any]]:
     ModelError
         If the folder, ``metadata.json`` or ``model.joblib`` is missing, the metadata is
         corrupt or has no ``model_sha256``, or the model file's sha256 does not match.
+    UntrustedModelError
+        If the file is not signed with this user's key (checked before unpickling).
 
     Examples
     --------
@@ -250,22 +354,8 @@ def load_model(folder: str | Path) -> tuple[Any, dict[str, Any]]:
     {'a': 1}
     """
     folder = Path(folder)
-    meta = read_metadata(folder)
+    meta = verify_model(folder)  # before unpickling: joblib.load can execute arbitrary code
     model_path = folder / MODEL_FILE
-    if not model_path.is_file():
-        raise ModelError(f"{folder}: no {MODEL_FILE}; the model folder is incomplete")
-    expected = meta.get("model_sha256")
-    if not isinstance(expected, str) or not expected:
-        raise ModelError(
-            f"{folder / METADATA_FILE}: no model_sha256; refusing to load {MODEL_FILE} "
-            "(joblib files execute code when loaded)"
-        )
-    # Hash before unpickling: joblib.load can execute arbitrary code.
-    if _sha256(model_path) != expected.lower():
-        raise ModelError(
-            f"{model_path}: sha256 does not match {METADATA_FILE}; refusing to load "
-            "(joblib files execute code when loaded)"
-        )
     saved_version = str(meta.get("canapy_version", "unknown"))
     if _major_minor(saved_version) != _major_minor(canapy.__version__):
         logger.warning(

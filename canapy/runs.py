@@ -20,6 +20,7 @@ import pandas as pd
 
 from canapy.annotator import Annotator
 from canapy.exceptions import CanapyError, ModelError
+from canapy.interface import check_annotator
 from canapy.metrics import EvaluationResult
 from canapy.persistence import list_models, load_model, read_metadata
 
@@ -187,9 +188,7 @@ def load_annotators(
                 f"{run_dir}: no {kind!r} model in this run (available: {', '.join(run.models)})"
             )
         obj, _ = load_model(Path(run_dir) / kind)
-        if not isinstance(obj, Annotator):
-            raise ModelError(f"{Path(run_dir) / kind}: not a Canapy annotator")
-        out[kind] = obj
+        out[kind] = check_annotator(obj, str(Path(run_dir) / kind))
     return out
 
 

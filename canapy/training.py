@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from canapy.annotator import MODEL_KINDS, Annotator
+from canapy.annotator import ALL_MODEL_KINDS, Annotator
 from canapy.config import Config
+from canapy.context_model import ContextClassifier
 from canapy.corpus import Corpus
 from canapy.exceptions import CanapyError
 from canapy.features import FeatureExtractor, frame_loudness
@@ -117,6 +118,20 @@ def _nonsyntactic(
     return non.partial_fit(seq_x, seq_y, standardised=True).finalize()
 
 
+def _logreg(
+    cfg: Config,
+    feats: Sequence[np.ndarray],
+    targets: Sequence[np.ndarray],
+    classes: Sequence[str],
+    mean: np.ndarray,
+    scale: np.ndarray,
+) -> ContextClassifier:
+    """The ``logreg`` model (:mod:`canapy.context_model`) on the given files."""
+    return ContextClassifier(cfg.logreg, cfg.training.seed).fit(
+        feats, targets, classes, mean, scale
+    )
+
+
 def _estimators(fitted: dict[str, EsnClassifier], kinds: Sequence[str]) -> dict:
     return {
         kind: (
@@ -191,9 +206,10 @@ def fit_with_held_out(
         quiet_gap_s,
     )
     standardised = _StandardisedSequence(feats, mean, scale)
-    wanted = [k for k in MODEL_KINDS if k in cfg.training.models]
+    wanted = [k for k in ALL_MODEL_KINDS if k in cfg.training.models]
     need_syn = bool({"syntactic", "ensemble"} & set(wanted))
     need_non = bool({"nonsyntactic", "ensemble"} & set(wanted))
+    need_logreg = "logreg" in wanted
     n_fit = len(fit_paths)
     syn = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
 
@@ -214,19 +230,27 @@ def fit_with_held_out(
             held["nonsyntactic"] = _nonsyntactic(
                 cfg, classes, mean, scale, standardised[:n_fit], targets[:n_fit], hop_s
             )
-        source = held.get("syntactic") or held["nonsyntactic"]  # they share the design
         held_proba = {kind: {} for kind in wanted}
-        report(0.7, "held-out files: scoring (and adding them to the syntactic model)")
-        for c0 in range(n_fit, len(paths), _CHUNK_FILES):
-            idx = list(range(c0, min(len(paths), c0 + _CHUNK_FILES)))
-            for i, design in source.iter_designs([standardised[i] for i in idx], True):
-                k = idx[i]
-                if need_syn:
-                    syn.add_design(design, targets[k])
-                leaf = {name: est.proba_from_design(design) for name, est in held.items()}
-                for kind in wanted:
-                    leaves = [leaf[m] for m in _leaf_names(kind)]
-                    held_proba[kind][str(paths[k])] = sum(leaves) / len(leaves)
+        if held:  # the ESN models share the design: one reservoir run per held-out file
+            source = held.get("syntactic") or held["nonsyntactic"]
+            report(0.7, "held-out files: scoring (and adding them to the syntactic model)")
+            for c0 in range(n_fit, len(paths), _CHUNK_FILES):
+                idx = list(range(c0, min(len(paths), c0 + _CHUNK_FILES)))
+                for i, design in source.iter_designs([standardised[i] for i in idx], True):
+                    k = idx[i]
+                    if need_syn:
+                        syn.add_design(design, targets[k])
+                    leaf = {name: est.proba_from_design(design) for name, est in held.items()}
+                    for kind in wanted:
+                        if kind == "logreg":
+                            continue
+                        leaves = [leaf[m] for m in _leaf_names(kind)]
+                        held_proba[kind][str(paths[k])] = sum(leaves) / len(leaves)
+        if need_logreg:
+            report(0.75, "held-out measurement: logistic regression over context frames")
+            held_logreg = _logreg(cfg, feats[:n_fit], targets[:n_fit], classes, mean, scale)
+            for k in range(n_fit, len(paths)):
+                held_proba["logreg"][str(paths[k])] = held_logreg.predict_proba([feats[k]])[0]
     elif need_syn:
         accumulate(0, len(paths), 0.3, 0.75)
     fitted: dict[str, EsnClassifier] = {}
@@ -237,6 +261,9 @@ def fit_with_held_out(
         fitted["nonsyntactic"] = _nonsyntactic(
             cfg, classes, mean, scale, standardised, targets, hop_s
         )
+    if need_logreg:
+        report(0.9, "training the logistic regression over context frames")
+        fitted["logreg"] = _logreg(cfg, feats, targets, classes, mean, scale)
     report(1.0, "models trained")
     annotators = {
         kind: Annotator(kind, cfg, sample_rate, est)

@@ -38,7 +38,7 @@ __all__ = [
     "warn",
 ]
 
-MODEL_CHOICES = ("syntactic", "nonsyntactic", "ensemble")
+MODEL_CHOICES = ("syntactic", "nonsyntactic", "ensemble", "logreg")
 """The models of a run, as accepted by ``--model``."""
 
 

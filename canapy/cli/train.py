@@ -24,8 +24,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_data_args(p)
     p.add_argument("--output", "-o", required=True, help="run folder to write the models into")
     add_config_args(p)
+    p.add_argument(
+        "--model-kind",
+        metavar="KIND[,KIND...]",
+        help="models to train, overriding training.models: syntactic, nonsyntactic, "
+        "ensemble (Echo State Networks), logreg (logistic regression over context frames); "
+        "the first one becomes the default unless the config's default is listed",
+    )
     add_cache_args(p)
     p.set_defaults(func=run)
+
+
+def with_model_kinds(cfg, kinds: str | None):
+    """``cfg`` training the comma-separated ``kinds`` (unchanged if None)."""
+    from canapy.config import config_from_dict, config_to_dict
+
+    if not kinds:
+        return cfg
+    wanted = [k.strip() for k in kinds.split(",") if k.strip()]
+    default = cfg.training.default_model if cfg.training.default_model in wanted else wanted[0]
+    data = config_to_dict(cfg)
+    data["training"].update(models=wanted, default_model=default)
+    return config_from_dict(data)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from canapy.progress import terminal_progress
     from canapy.workflow import train
 
-    cfg = load_cfg(args)
+    cfg = with_model_kinds(load_cfg(args), args.model_kind)
     corpus = load_corpus(args)
     for warning in corpus.check():
         warn(warning)

@@ -16,18 +16,23 @@ import numpy as np
 from canapy.config import FeaturesConfig
 
 __all__ = [
+    "NOISE_FLOOR_PERCENTILE",
     "FeatureExtractor",
     "compute_features",
     "feature_dim",
+    "features_from_logmel",
+    "fft_sizes",
     "file_digest",
     "frame_times",
     "hop_length",
+    "log_mel",
     "n_frames",
 ]
 
 logger = logging.getLogger(__name__)
 
-_NOISE_FLOOR_PERCENTILE = 20.0
+NOISE_FLOOR_PERCENTILE = 20.0
+"""Percentile (over a file's frames) of each mel band taken as its noise floor."""
 
 
 def hop_length(sample_rate: int, cfg: FeaturesConfig) -> int:
@@ -39,7 +44,12 @@ def hop_length(sample_rate: int, cfg: FeaturesConfig) -> int:
     return max(1, round(cfg.hop_ms * sample_rate / 1000.0))
 
 
-def _fft_sizes(sample_rate: int, cfg: FeaturesConfig) -> tuple[int, int]:
+def fft_sizes(sample_rate: int, cfg: FeaturesConfig) -> tuple[int, int]:
+    """FFT size (a power of two) and window length in samples.
+
+    >>> fft_sizes(32000, FeaturesConfig(win_ms=12.0))
+    (512, 384)
+    """
     win = max(8, round(cfg.win_ms * sample_rate / 1000.0))
     n_fft = 1 << int(np.ceil(np.log2(win)))
     return n_fft, win
@@ -94,38 +104,61 @@ def compute_features(y: np.ndarray, sample_rate: int, cfg: FeaturesConfig) -> np
     >>> compute_features(y, 16000, FeaturesConfig()).shape
     (501, 120)
     """
-    import librosa
-
     y = np.asarray(y, dtype=np.float32)
     expected = n_frames(len(y), sample_rate, cfg)
-    hop = hop_length(sample_rate, cfg)
-    n_fft, win = _fft_sizes(sample_rate, cfg)
+    n_fft, _ = fft_sizes(sample_rate, cfg)
+    if len(y) < n_fft:
+        y = np.pad(y, (0, n_fft - len(y)))
+    logmel = log_mel(y, sample_rate, cfg)
+    logmel -= np.percentile(logmel, NOISE_FLOOR_PERCENTILE, axis=1, keepdims=True)
+    return features_from_logmel(logmel, cfg)[:expected]
+
+
+def log_mel(
+    y: np.ndarray, sample_rate: int, cfg: FeaturesConfig, center: bool = True
+) -> np.ndarray:
+    """Log mel-band power, shape ``(n_mels, n_frames)`` float32, before noise-floor removal.
+
+    With ``center=False``, frame ``j`` covers samples ``j * hop : j * hop + n_fft`` of
+    ``y`` (used to compute a stretch of a long file from its samples alone).
+    """
+    import librosa
+
+    n_fft, win = fft_sizes(sample_rate, cfg)
     fmax = cfg.fmax if cfg.fmax > 0 else sample_rate / 2.0
     fmax = min(fmax, sample_rate / 2.0)
     fmin = min(cfg.fmin, fmax / 2.0)
-    if len(y) < n_fft:
-        y = np.pad(y, (0, n_fft - len(y)))
     mel = librosa.feature.melspectrogram(
         y=y,
         sr=sample_rate,
         n_fft=n_fft,
-        hop_length=hop,
+        hop_length=hop_length(sample_rate, cfg),
         win_length=win,
         n_mels=cfg.n_mels,
         fmin=fmin,
         fmax=fmax,
         power=2.0,
+        center=center,
     )
-    logmel = np.log(mel + 1e-10)
-    logmel -= np.percentile(logmel, _NOISE_FLOOR_PERCENTILE, axis=1, keepdims=True)
+    return np.log(mel + 1e-10)
+
+
+def features_from_logmel(logmel: np.ndarray, cfg: FeaturesConfig) -> np.ndarray:
+    """Noise-floored log-mel ``(n_mels, T)`` -> features ``(T, feature_dim(cfg))`` float32.
+
+    MFCCs are computed frame by frame; deltas use two frames on each side (edge frames
+    repeated), so a stretch computed with two extra frames of context on each side matches
+    the same frames of the whole file.
+    """
+    import librosa
+
     static = logmel if cfg.kind == "logmel" else librosa.feature.mfcc(S=logmel, n_mfcc=cfg.n_mfcc)
     parts = [static]
     if cfg.deltas >= 1:
         parts.append(librosa.feature.delta(static, width=5, order=1, mode="nearest"))
     if cfg.deltas >= 2:
         parts.append(librosa.feature.delta(static, width=5, order=2, mode="nearest"))
-    feats = np.concatenate(parts, axis=0).T.astype(np.float32)
-    return feats[:expected]
+    return np.concatenate(parts, axis=0).T.astype(np.float32)
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:

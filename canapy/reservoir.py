@@ -64,6 +64,28 @@ class _Weights:
             inputs[: len(s), j] = s
         states = np.empty((t_max, len(seqs), units), np.float32)
         x = np.zeros((units, len(seqs)), np.float32)  # one column per sequence
+        self._run(inputs, x, states, block)
+        return [states[:n, j] for j, n in enumerate(lengths)]
+
+    def run_from(
+        self, seq: np.ndarray, x0: np.ndarray | None = None, block: int = 512
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """States of one sequence ``(T, d)`` started from state ``x0`` (zeros if None).
+
+        Returns the states ``(T, units)`` and the last state ``(units,)``, so a long
+        sequence can be run a block of frames at a time: ``run_from(b2, run_from(b1)[1])``
+        gives the same states as running ``b1`` and ``b2`` joined.
+        """
+        units = self.W.shape[0]
+        inputs = np.asarray(seq, np.float32)[:, None, :]
+        x = np.zeros((units, 1), np.float32) if x0 is None else np.array(x0, np.float32)[:, None]
+        states = np.empty((len(seq), 1, units), np.float32)
+        x = self._run(inputs, x, states, block)
+        return states[:, 0], x[:, 0]
+
+    def _run(self, inputs: np.ndarray, x: np.ndarray, states: np.ndarray, block: int) -> np.ndarray:
+        """Fill ``states (T, n, units)`` from ``inputs (T, n, d)`` and start ``x``; last state."""
+        t_max = len(inputs)
         WinT, W = self.Win.T.copy(), self.W
         lr, keep = self.lr, np.float32(1.0) - self.lr
         for t0 in range(0, t_max, block):  # input drive computed a block of steps at a time
@@ -73,7 +95,7 @@ class _Weights:
             for k in range(len(drive)):
                 x = keep * x + lr * np.tanh(W @ x + drive[k].T)
                 states[t0 + k] = x.T
-        return [states[:n, j] for j, n in enumerate(lengths)]
+        return x
 
 
 def _batches(lengths: Sequence[int], max_frames: int) -> Iterator[list[int]]:

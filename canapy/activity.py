@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from canapy.config import FeaturesConfig
 from canapy.exceptions import ModelError
 from canapy.io_utils import atomic_write_json
 
@@ -39,6 +40,7 @@ __all__ = [
     "RegionTracker",
     "activity_score",
     "calibrate_gate",
+    "calibrate_on_corpus",
     "load_gate",
     "region_recall",
     "save_gate",
@@ -203,6 +205,38 @@ def calibrate_gate(
         100 * float((quiet_all > threshold).mean()) if len(quiet_all) else 0.0,
     )
     return ActivityGate(threshold=threshold, margin_s=margin_s, recall=recall)
+
+
+def calibrate_on_corpus(
+    corpus,
+    paths: Sequence[Path],
+    cfg: FeaturesConfig,
+    sample_rate: int,
+    recall: float = 0.995,
+    margin_s: float = 0.5,
+) -> ActivityGate:
+    """:func:`calibrate_gate` on the annotated files ``paths`` of a :class:`~canapy.corpus.Corpus`.
+
+    Each file is read once; only one file's scores are in memory at a time besides the
+    per-segment peaks and the non-song scores kept for the median.
+    """
+    from canapy.audio import load_audio
+    from canapy.features import NOISE_FLOOR_PERCENTILE, hop_length, log_mel
+
+    hop_s = hop_length(sample_rate, cfg) / sample_rate
+    scores, targets = [], []
+    for path in paths:
+        y, _ = load_audio(path, sample_rate)
+        logmel = log_mel(y, sample_rate, cfg)
+        logmel -= np.percentile(logmel, NOISE_FLOOR_PERCENTILE, axis=1, keepdims=True)
+        score = activity_score(logmel)
+        song = np.zeros(len(score), np.int8)
+        segs = corpus.segments_of(path)
+        for on, off in zip(segs["onset_s"], segs["offset_s"], strict=True):
+            song[round(on / hop_s) : round(off / hop_s) + 1] = 1
+        scores.append(score)
+        targets.append(song)
+    return calibrate_gate(scores, targets, recall, margin_s)
 
 
 def save_gate(gate: ActivityGate, path: str | Path) -> None:

@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from canapy.activity import GATE_FILE, ActivityGate, calibrate_on_corpus, load_gate, save_gate
 from canapy.annotator import MODEL_KINDS, Annotator
 from canapy.audio import audio_info
-from canapy.config import Config, config_to_dict, save_config
-from canapy.corpus import Corpus, corpus_fingerprint, write_annotation
+from canapy.batch import CHUNK_FILES, AnnotationReport, Submit, annotate_many, predict_chunk
+from canapy.config import AnnotateConfig, Config, config_to_dict, save_config
+from canapy.corpus import Corpus, corpus_fingerprint
 from canapy.exceptions import CanapyError, ModelError
 from canapy.features import FeatureExtractor
 from canapy.io_utils import atomic_write_json
@@ -29,17 +31,21 @@ from canapy.labels import frame_targets, make_classes
 from canapy.metrics import EvaluationResult, evaluate_segments
 from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
 from canapy.persistence import load_model, save_model
+from canapy.streaming import StreamSettings
 
 __all__ = [
     "FeatureSequence",
+    "PartialAnnotationError",
     "ProgressFn",
     "TrainResult",
     "adapt_to_corpus",
     "annotate_files",
+    "annotate_settings",
     "default_cache_dir",
     "evaluate_run",
     "fit_annotators",
     "load_annotators",
+    "load_run_gate",
     "predict_files",
     "read_validation",
     "resolve_sample_rate",
@@ -241,21 +247,12 @@ def predict_files(
 
     Segments have columns ``onset_s, offset_s, label, confidence``.
     """
-    extractor = annotator.extractor(cache_dir)
     out: dict[str, pd.DataFrame | tuple[pd.DataFrame, np.ndarray]] = {}
-    chunk = 8
     paths = [Path(p) for p in paths]
-    for start in range(0, len(paths), chunk):
-        batch = paths[start : start + chunk]
-        feats = [extractor(p) for p in batch]
-        for path, proba in zip(batch, annotator.frame_proba(feats), strict=True):
-            duration = audio_info(path)[1]
-            segs = annotator.decode(proba, duration)
-            out[str(path)] = (segs, proba) if keep_proba else segs
-        progress(
-            min(len(paths), start + chunk) / max(1, len(paths)),
-            f"annotated {min(len(paths), start + chunk)}/{len(paths)} files",
-        )
+    for start in range(0, len(paths), CHUNK_FILES):
+        stop = min(len(paths), start + CHUNK_FILES)
+        out.update(predict_chunk(annotator, paths[start:stop], cache_dir, keep_proba))
+        progress(stop / max(1, len(paths)), f"annotated {stop}/{len(paths)} files")
     return out
 
 
@@ -373,6 +370,12 @@ def train(
             },
         )
     save_config(cfg, run_dir / "config.toml")
+    opts = annotate_settings(cfg)
+    progress(0.98, "calibrating the activity gate for long recordings")
+    gate = calibrate_on_corpus(
+        corpus, paths, cfg.features, sample_rate, opts.gate_recall, opts.gate_margin_ms / 1000
+    )
+    save_gate(gate, run_dir / GATE_FILE)
     atomic_write_json(
         run_dir / RUN_FILE,
         {
@@ -446,6 +449,35 @@ def load_default_annotator(run_dir: str | Path, kind: str | None = None) -> Anno
     return load_annotators(run_dir, [kind])[kind]
 
 
+class PartialAnnotationError(CanapyError):
+    """Some files could not be annotated; the others were written.
+
+    Attributes
+    ----------
+    report : AnnotationReport
+        Files written and, in ``report.failed``, each failed file with its reason.
+    """
+
+    def __init__(self, report: AnnotationReport) -> None:
+        self.report = report
+        names = "; ".join(f"{p}: {why}" for p, why in report.failed.items())
+        super().__init__(
+            f"{len(report.failed)} file(s) could not be annotated "
+            f"({len(report.written)} written): {names}"
+        )
+
+
+def annotate_settings(cfg: Config) -> AnnotateConfig:
+    """The ``[annotate]`` section of a model's config (defaults for models saved before it)."""
+    return getattr(cfg, "annotate", None) or AnnotateConfig()
+
+
+def load_run_gate(run_dir: str | Path) -> ActivityGate | None:
+    """The activity gate calibrated when the run was trained, or None if it has none."""
+    path = Path(run_dir) / GATE_FILE
+    return load_gate(path) if path.is_file() else None
+
+
 def annotate_files(
     annotator: Annotator,
     paths: Sequence[Path],
@@ -453,14 +485,39 @@ def annotate_files(
     annot_format: str = "marron1csv",
     cache_dir: Path | None = None,
     progress: ProgressFn = _no_progress,
+    gate: ActivityGate | None = None,
+    submit: Submit | None = None,
+    model: object = None,
 ) -> list[Path]:
-    """Annotate audio files and write one annotation file each into ``out_dir``."""
-    preds = predict_files(annotator, paths, cache_dir, progress)
-    written = []
-    for path, segs in preds.items():
-        table = segs.assign(audio_path=path)
-        written.append(write_annotation(table, Path(path), Path(out_dir), annot_format))
-    return written
+    """Annotate audio files and write one annotation file each into ``out_dir``.
+
+    Files longer than ``annotate.stream_above_s`` are streamed with bounded memory (see
+    :mod:`canapy.streaming`) and, given a ``gate``, only their sound-bearing stretches go
+    through the reservoirs. ``submit``/``model`` send the work to a Dask cluster (see
+    :mod:`canapy.distributed`); the files written are the same.
+
+    Raises
+    ------
+    PartialAnnotationError
+        After writing every other file, if some files could not be annotated.
+    """
+    opts = annotate_settings(annotator.config)
+    report = annotate_many(
+        annotator,
+        paths,
+        out_dir,
+        annot_format,
+        gate=gate,
+        settings=StreamSettings(block_s=opts.block_s, piece_s=opts.piece_s),
+        stream_above_s=opts.stream_above_s,
+        cache_dir=cache_dir,
+        progress=progress,
+        **({"submit": submit} if submit is not None else {}),
+        model=model,
+    )
+    if report.failed:
+        raise PartialAnnotationError(report)
+    return report.written
 
 
 def evaluate_run(

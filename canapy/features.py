@@ -1,4 +1,4 @@
-"""Spectral features of audio, computed with librosa and cached on disk.
+"""Spectral features of audio (log-mel or MFCC, with deltas), cached on disk.
 
 Frame ``i`` of a feature matrix is centred at ``i * hop`` seconds (librosa's
 ``center=True`` convention), so a file of ``n`` samples has ``1 + n // hop`` frames.
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from canapy.config import FeaturesConfig
+from canapy.spectral import delta, mel_power_spectrogram
 
 __all__ = [
     "NOISE_FLOOR_PERCENTILE",
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 NOISE_FLOOR_PERCENTILE = 20.0
 """Percentile (over a file's frames) of each mel band taken as its noise floor."""
+_FEATURES_VERSION = 2
+"""Part of the cache key: bump it when :func:`compute_features` changes its output."""
 
 
 def hop_length(sample_rate: int, cfg: FeaturesConfig) -> int:
@@ -120,26 +123,14 @@ def log_mel(
     """Log mel-band power, shape ``(n_mels, n_frames)`` float32, before noise-floor removal.
 
     With ``center=False``, frame ``j`` covers samples ``j * hop : j * hop + n_fft`` of
-    ``y`` (used to compute a stretch of a long file from its samples alone).
+    ``y`` (to compute a stretch of a long file from its samples alone).
     """
-    import librosa
-
     n_fft, win = fft_sizes(sample_rate, cfg)
     fmax = cfg.fmax if cfg.fmax > 0 else sample_rate / 2.0
     fmax = min(fmax, sample_rate / 2.0)
     fmin = min(cfg.fmin, fmax / 2.0)
-    mel = librosa.feature.melspectrogram(
-        y=y,
-        sr=sample_rate,
-        n_fft=n_fft,
-        hop_length=hop_length(sample_rate, cfg),
-        win_length=win,
-        n_mels=cfg.n_mels,
-        fmin=fmin,
-        fmax=fmax,
-        power=2.0,
-        center=center,
-    )
+    hop = hop_length(sample_rate, cfg)
+    mel = mel_power_spectrogram(y, sample_rate, n_fft, hop, win, cfg.n_mels, fmin, fmax, center)
     return np.log(mel + 1e-10)
 
 
@@ -147,17 +138,15 @@ def features_from_logmel(logmel: np.ndarray, cfg: FeaturesConfig) -> np.ndarray:
     """Noise-floored log-mel ``(n_mels, T)`` -> features ``(T, feature_dim(cfg))`` float32.
 
     MFCCs are computed frame by frame; deltas use two frames on each side (edge frames
-    repeated), so a stretch computed with two extra frames of context on each side matches
-    the same frames of the whole file.
+    repeated).
     """
-    import librosa
+    if cfg.kind == "logmel":
+        static = logmel
+    else:
+        import scipy.fft  # only MFCCs need it
 
-    static = logmel if cfg.kind == "logmel" else librosa.feature.mfcc(S=logmel, n_mfcc=cfg.n_mfcc)
-    parts = [static]
-    if cfg.deltas >= 1:
-        parts.append(librosa.feature.delta(static, width=5, order=1, mode="nearest"))
-    if cfg.deltas >= 2:
-        parts.append(librosa.feature.delta(static, width=5, order=2, mode="nearest"))
+        static = scipy.fft.dct(logmel, axis=0, type=2, norm="ortho")[: cfg.n_mfcc]
+    parts = [static] + [delta(static, order) for order in range(1, cfg.deltas + 1)]
     return np.concatenate(parts, axis=0).T.astype(np.float32)
 
 
@@ -170,8 +159,10 @@ def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _features_of_file(digest: str, path: str, sample_rate: int, params: dict) -> np.ndarray:
-    """Cached worker: ``digest`` and ``params`` form the cache key, ``path`` is not used in it."""
+def _features_of_file(
+    digest: str, path: str, sample_rate: int, params: dict, version: int = _FEATURES_VERSION
+) -> np.ndarray:
+    """Cached worker: ``digest``, ``params`` and ``version`` form the cache key, not ``path``."""
     from canapy.audio import load_audio
 
     y, sr = load_audio(path, sample_rate)
@@ -211,7 +202,9 @@ class FeatureExtractor:
     def __call__(self, path: str | Path) -> np.ndarray:
         """Features of one file, shape ``(n_frames, d)``."""
         digest = file_digest(path) if self.cache_dir is not None else ""
-        return self._compute(digest, str(path), self.sample_rate, asdict(self.cfg))
+        return self._compute(
+            digest, str(path), self.sample_rate, asdict(self.cfg), _FEATURES_VERSION
+        )
 
     def signal(self, y: np.ndarray) -> np.ndarray:
         """Features of a signal already at :attr:`sample_rate` (not cached)."""

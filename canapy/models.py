@@ -15,7 +15,8 @@ need the accumulated normal equations as a first-class, mergeable object.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import copy
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import scipy.linalg
@@ -27,6 +28,7 @@ __all__ = [
     "EnsembleClassifier",
     "EsnClassifier",
     "nonsyntactic_sequences",
+    "predict_proba_many",
     "scores_to_proba",
 ]
 
@@ -101,10 +103,34 @@ class EsnClassifier:
         parts.append(states)
         return np.concatenate(parts, axis=1)
 
-    def _iter_designs(self, X: Sequence[np.ndarray], standardised: bool = False):
+    def iter_designs(
+        self, X: Sequence[np.ndarray], standardised: bool = False
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, design matrix (T_i, 1 + d + units))`` per sequence of ``X``.
+
+        The design (bias, standardised features, reservoir states) does not depend on the
+        readout: classifiers that :meth:`shares_design` can reuse one computation.
+        """
         xs = [x if standardised else self._standardise(x) for x in X]
         for i, states in self.reservoir_.iter_transform(xs):
             yield i, self._design(xs[i], states)
+
+    def shares_design(self, other: EsnClassifier) -> bool:
+        """Whether ``other`` computes the same design matrices (same reservoir and scaling)."""
+        return (
+            self.reservoir == other.reservoir
+            and self.readout.include_input == other.readout.include_input
+            and np.array_equal(self.mean_, other.mean_)
+            and np.array_equal(self.scale_, other.scale_)
+        )
+
+    def add_design(self, design: np.ndarray, y: np.ndarray) -> None:
+        """Add one sequence's design matrix and class indices ``(T,)`` to the sums."""
+        target = np.zeros((len(design), len(self.classes_)), np.float32)
+        target[np.arange(len(design)), np.asarray(y)] = 1.0
+        self.xtx_ += design.T @ design
+        self.xty_ += design.T @ target
+        self.n_frames_seen_ += len(design)
 
     def partial_fit(
         self, X: Sequence[np.ndarray], y: Sequence[np.ndarray], standardised: bool = False
@@ -120,13 +146,8 @@ class EsnClassifier:
         standardised : bool
             ``X`` is already standardised (skip the scaling).
         """
-        n_classes = len(self.classes_)
-        for i, design in self._iter_designs(X, standardised):
-            target = np.zeros((len(design), n_classes), np.float32)
-            target[np.arange(len(design)), np.asarray(y[i])] = 1.0
-            self.xtx_ += design.T @ design
-            self.xty_ += design.T @ target
-            self.n_frames_seen_ += len(design)
+        for i, design in self.iter_designs(X, standardised):
+            self.add_design(design, y[i])
         return self
 
     def merge(self, other: EsnClassifier) -> EsnClassifier:
@@ -136,17 +157,29 @@ class EsnClassifier:
         self.n_frames_seen_ += other.n_frames_seen_
         return self
 
-    def finalize(self) -> EsnClassifier:
-        """Solve the ridge system and free the normal equations."""
+    def _solve(self) -> np.ndarray:
         dim = self.xtx_.shape[0]
         lam = self.readout.ridge * np.trace(self.xtx_) / dim
         reg = lam * np.eye(dim)
         reg[0, 0] = 0.0  # never penalise the bias
-        self.Wout_ = scipy.linalg.solve(self.xtx_ + reg, self.xty_, assume_a="pos").astype(
-            np.float32
-        )
+        return scipy.linalg.solve(self.xtx_ + reg, self.xty_, assume_a="pos").astype(np.float32)
+
+    def finalize(self) -> EsnClassifier:
+        """Solve the ridge system and free the normal equations."""
+        self.Wout_ = self._solve()
         del self.xtx_, self.xty_
         return self
+
+    def solved_copy(self) -> EsnClassifier:
+        """A fitted classifier solved from the sums so far; ``self`` keeps accumulating.
+
+        Used to measure a model on held-out files and then add those files to the same
+        sums, instead of running the reservoir over the training files twice.
+        """
+        fitted = copy.copy(self)
+        del fitted.xtx_, fitted.xty_
+        fitted.Wout_ = self._solve()
+        return fitted
 
     def fit(
         self, X: Sequence[np.ndarray], y: Sequence[np.ndarray], classes: Sequence[str]
@@ -158,15 +191,16 @@ class EsnClassifier:
     # -- inference ------------------------------------------------------------------
     def iter_scores(self, X: Sequence[np.ndarray]) -> Iterable[tuple[int, np.ndarray]]:
         """Yield ``(index, raw readout scores (T_i, n_classes))`` per sequence."""
-        for i, design in self._iter_designs(X):
+        for i, design in self.iter_designs(X):
             yield i, design @ self.Wout_
+
+    def proba_from_design(self, design: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(T, n_classes)`` from a design matrix of :meth:`iter_designs`."""
+        return scores_to_proba(design @ self.Wout_)
 
     def predict_proba(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Class probabilities per frame of each sequence, shapes ``(T_i, n_classes)``."""
-        out: list[np.ndarray] = [np.empty(0)] * len(X)
-        for i, scores in self.iter_scores(X):
-            out[i] = scores_to_proba(scores)
-        return out
+        return predict_proba_many([self], X)[0]
 
     def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Most probable class index per frame."""
@@ -181,12 +215,47 @@ class EnsembleClassifier:
         self.classes_ = self.members[0].classes_
 
     def predict_proba(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Mean of the members' probabilities, shapes ``(T_i, n_classes)``."""
-        total = [np.zeros((len(x), len(self.classes_)), np.float32) for x in X]
-        for member in self.members:
-            for k, p in enumerate(member.predict_proba(X)):
-                total[k] += p
-        return [t / len(self.members) for t in total]
+        """Mean of the members' probabilities, shapes ``(T_i, n_classes)``.
+
+        Members sharing their reservoir and scaling (the default: the syntactic and the
+        non-syntactic models use the same seeded reservoir) run it once per sequence.
+        """
+        return predict_proba_many([self], X)[0]
+
+
+def _leaves(estimator: EsnClassifier | EnsembleClassifier) -> list[EsnClassifier]:
+    return list(estimator.members) if isinstance(estimator, EnsembleClassifier) else [estimator]
+
+
+def predict_proba_many(
+    estimators: Sequence[EsnClassifier | EnsembleClassifier], X: Sequence[np.ndarray]
+) -> list[list[np.ndarray]]:
+    """Probabilities of several estimators on the same sequences, sharing reservoir runs.
+
+    The reservoir states of a sequence do not depend on the readout: when every classifier
+    involved :meth:`~EsnClassifier.shares_design` with the first, the states are computed
+    once and each readout applied to them. Returns ``out[e][i]``, shape ``(T_i,
+    n_classes)``, for estimator ``e`` and sequence ``i``.
+    """
+    leaves: dict[int, EsnClassifier] = {}
+    for est in estimators:
+        for leaf in _leaves(est):
+            leaves.setdefault(id(leaf), leaf)
+    first = next(iter(leaves.values()))
+    proba: dict[int, list[np.ndarray]] = {k: [np.empty(0)] * len(X) for k in leaves}
+    if all(first.shares_design(leaf) for leaf in leaves.values()):
+        for i, design in first.iter_designs(X):
+            for k, leaf in leaves.items():
+                proba[k][i] = leaf.proba_from_design(design)
+    else:
+        for k, leaf in leaves.items():
+            for i, design in leaf.iter_designs(X):
+                proba[k][i] = leaf.proba_from_design(design)
+    out = []
+    for est in estimators:
+        members = [proba[id(leaf)] for leaf in _leaves(est)]
+        out.append([sum(m[i] for m in members) / len(members) for i in range(len(X))])
+    return out
 
     def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Most probable class index per frame."""

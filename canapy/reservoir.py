@@ -16,7 +16,7 @@ import scipy.sparse
 
 from canapy.config import ReservoirConfig
 
-__all__ = ["BidirectionalReservoir", "make_reservoir_node"]
+__all__ = ["BidirectionalReservoir", "ReservoirWeights", "make_reservoir_node"]
 
 _MAX_BATCH_FRAMES = 80_000
 
@@ -43,8 +43,28 @@ def _dense(a) -> np.ndarray:
     return np.asarray(a.toarray() if hasattr(a, "toarray") else a, dtype=np.float32)
 
 
-class _Weights:
-    """float32 copies of one reservoir's weights (recurrent matrix kept sparse)."""
+class ReservoirWeights:
+    """float32 copies of one reservoir's weights (recurrent matrix kept sparse), and its update.
+
+    This is the block-wise API for streaming: :meth:`run_from` advances the reservoir over a
+    block of input frames from a given state and returns the states and the last state, to
+    be passed as ``x0`` of the next block. Running a sequence in consecutive blocks gives
+    the same states as running it at once.
+
+    Parameters
+    ----------
+    node : reservoirpy.nodes.Reservoir
+        An initialised reservoir (see :func:`make_reservoir_node`).
+
+    Examples
+    --------
+    >>> w = ReservoirWeights(make_reservoir_node(ReservoirConfig(units=20), 3, seed=0))
+    >>> u = np.ones((10, 3), np.float32)
+    >>> first, last = w.run_from(u[:4])
+    >>> rest, _ = w.run_from(u[4:], last)
+    >>> bool(np.allclose(np.concatenate([first, rest]), w.run_from(u)[0], atol=1e-6))
+    True
+    """
 
     def __init__(self, node) -> None:
         self.W = scipy.sparse.csr_array(node.W, dtype=np.float32)
@@ -54,48 +74,88 @@ class _Weights:
         self.bias = np.zeros(units, np.float32) if np.isscalar(bias) else _dense(bias).reshape(-1)
         self.lr = np.float32(node.lr)
 
-    def run_batch(self, seqs: Sequence[np.ndarray], block: int = 512) -> list[np.ndarray]:
-        """States of each sequence (each starts from a zero state)."""
-        units = self.W.shape[0]
-        lengths = [len(s) for s in seqs]
-        t_max = max(lengths)
-        inputs = np.zeros((t_max, len(seqs), self.Win.shape[1]), np.float32)
-        for j, s in enumerate(seqs):
-            inputs[: len(s), j] = s
-        states = np.empty((t_max, len(seqs), units), np.float32)
-        x = np.zeros((units, len(seqs)), np.float32)  # one column per sequence
-        self._run(inputs, x, states, block)
-        return [states[:n, j] for j, n in enumerate(lengths)]
+    @property
+    def units(self) -> int:
+        """Number of reservoir units (size of a state vector)."""
+        return self.W.shape[0]
 
     def run_from(
         self, seq: np.ndarray, x0: np.ndarray | None = None, block: int = 512
     ) -> tuple[np.ndarray, np.ndarray]:
-        """States of one sequence ``(T, d)`` started from state ``x0`` (zeros if None).
+        """States of one block of input frames started from state ``x0``, and the last state.
 
-        Returns the states ``(T, units)`` and the last state ``(units,)``, so a long
-        sequence can be run a block of frames at a time: ``run_from(b2, run_from(b1)[1])``
-        gives the same states as running ``b1`` and ``b2`` joined.
+        Parameters
+        ----------
+        seq : ndarray, shape (T, input_dim)
+            Input frames (already standardised).
+        x0 : ndarray, shape (units,), optional
+            State before the first frame; zeros if ``None``.
+        block : int
+            Frames whose input drive is computed in one matrix product.
+
+        Returns
+        -------
+        states : ndarray, shape (T, units), float32
+        last : ndarray, shape (units,), float32
+            The state after the last frame, to pass as ``x0`` of the next block.
         """
-        units = self.W.shape[0]
-        inputs = np.asarray(seq, np.float32)[:, None, :]
-        x = np.zeros((units, 1), np.float32) if x0 is None else np.array(x0, np.float32)[:, None]
-        states = np.empty((len(seq), 1, units), np.float32)
-        x = self._run(inputs, x, states, block)
-        return states[:, 0], x[:, 0]
+        init = None if x0 is None else np.asarray(x0)[None, :]
+        states = self.run_batch([seq], init, block)[0]
+        if len(states):
+            return states, states[-1].copy()
+        return states, np.zeros(self.units, np.float32) if x0 is None else np.array(x0, np.float32)
 
-    def _run(self, inputs: np.ndarray, x: np.ndarray, states: np.ndarray, block: int) -> np.ndarray:
-        """Fill ``states (T, n, units)`` from ``inputs (T, n, d)`` and start ``x``; last state."""
-        t_max = len(inputs)
+    def run_batch(
+        self,
+        seqs: Sequence[np.ndarray],
+        initial_states: np.ndarray | None = None,
+        block: int = 512,
+    ) -> list[np.ndarray]:
+        """States of several sequences at once, each from its own initial state.
+
+        Parameters
+        ----------
+        seqs : list of ndarray, shapes (T_i, input_dim)
+            Input sequences.
+        initial_states : ndarray, shape (len(seqs), units), optional
+            Starting states; zeros if ``None``.
+        block : int
+            Frames whose input drive is computed in one matrix product.
+
+        Returns
+        -------
+        list of ndarray, shapes (T_i, units), float32
+        """
+        units, n = self.units, len(seqs)
+        lengths = [len(s) for s in seqs]
+        t_max = max(lengths)
+        inputs = np.zeros((t_max, n, self.Win.shape[1]), np.float32)
+        for j, s in enumerate(seqs):
+            inputs[: len(s), j] = s
+        states = np.empty((t_max, n, units), np.float32)
+        x = np.zeros((units, n), np.float32)  # one column per sequence
+        if initial_states is not None:
+            x[:] = np.asarray(initial_states, np.float32).reshape(n, units).T
         WinT, W = self.Win.T.copy(), self.W
         lr, keep = self.lr, np.float32(1.0) - self.lr
         for t0 in range(0, t_max, block):  # input drive computed a block of steps at a time
-            drive = inputs[t0 : t0 + block] @ WinT + self.bias
+            drive = np.ascontiguousarray(
+                (inputs[t0 : t0 + block] @ WinT + self.bias).transpose(0, 2, 1)
+            )
             # The sparse product is single-threaded: the per-step work is too small to gain
             # from threads, and spinning BLAS threads crawl when other processes share the CPU.
             for k in range(len(drive)):
-                x = keep * x + lr * np.tanh(W @ x + drive[k].T)
+                z = W @ x
+                z += drive[k]
+                np.tanh(z, out=z)
+                z *= lr
+                x *= keep
+                x += z
                 states[t0 + k] = x.T
-        return x
+        return [states[:m, j] for j, m in enumerate(lengths)]
+
+
+_Weights = ReservoirWeights  # model files written before the rename refer to this name
 
 
 def _batches(lengths: Sequence[int], max_frames: int) -> Iterator[list[int]]:
@@ -131,9 +191,9 @@ class BidirectionalReservoir:
     def __init__(self, cfg: ReservoirConfig, input_dim: int) -> None:
         self.cfg = cfg
         self.input_dim = input_dim
-        self.forward = _Weights(make_reservoir_node(cfg, input_dim, cfg.seed))
+        self.forward = ReservoirWeights(make_reservoir_node(cfg, input_dim, cfg.seed))
         self.backward = (
-            _Weights(make_reservoir_node(cfg, input_dim, cfg.seed + 1))
+            ReservoirWeights(make_reservoir_node(cfg, input_dim, cfg.seed + 1))
             if cfg.bidirectional
             else None
         )

@@ -47,7 +47,7 @@ from canapy.features import (
     log_mel,
     n_frames,
 )
-from canapy.models import EnsembleClassifier, EsnClassifier, scores_to_proba
+from canapy.models import EnsembleClassifier, EsnClassifier
 from canapy.postprocess import SEGMENT_PRED_COLUMNS, frames_to_segments
 
 __all__ = [
@@ -194,7 +194,7 @@ def plan_file(
     sample_rate: int,
     cfg: FeaturesConfig,
     gate: ActivityGate | None = None,
-    settings: StreamSettings = StreamSettings(),
+    settings: StreamSettings | None = None,
 ) -> FilePlan:
     """Scan a file: size, per-band noise floor, the stretches to annotate, the pieces.
 
@@ -212,6 +212,7 @@ def plan_file(
         Block sizes.
     """
     path = str(path)
+    settings = settings or StreamSettings()
     native, n_native = check_header(path, sample_rate)
     n_samples = -(-n_native * sample_rate // native) if native != sample_rate else n_native
     total = n_frames(n_samples, sample_rate, cfg)
@@ -237,51 +238,75 @@ def span_features(path: str, g0: int, g1: int, plan: FilePlan, cfg: FeaturesConf
     return features_from_logmel(logmel, cfg)[g0 - e0 : g1 - e0]
 
 
-def _members(annotator: Annotator) -> list[EsnClassifier]:
+def _leaves(annotator: Annotator) -> list[EsnClassifier]:
     est = annotator.estimator
     return list(est.members) if isinstance(est, EnsembleClassifier) else [est]
+
+
+class _BlockRunner:
+    """One reservoir (and scaling) shared by readouts, run block by block over a piece."""
+
+    def __init__(self, clf: EsnClassifier) -> None:
+        self.clf = clf
+        self.state: np.ndarray | None = None
+
+    def standardise(self, feats: np.ndarray) -> np.ndarray:
+        return (feats - self.clf.mean_) / self.clf.scale_
+
+    def warm_up(self, feats: np.ndarray) -> None:
+        self.state = self.clf.reservoir_.forward.run_from(self.standardise(feats))[1]
+
+    def design(self, feats: np.ndarray, n: int) -> np.ndarray:
+        """Design rows of the first ``n`` frames of ``feats`` (the rest is look-ahead)."""
+        x = self.standardise(feats)
+        res = self.clf.reservoir_
+        fwd, self.state = res.forward.run_from(x[:n], self.state)
+        parts = [np.ones((n, 1), np.float32)]
+        if self.clf.readout.include_input:
+            parts.append(x[:n])
+        parts.append(fwd)
+        if res.backward is not None:  # starts from zeros at the end of the look-ahead
+            parts.append(res.backward.run_from(x[::-1])[0][::-1][:n])
+        return np.concatenate(parts, axis=1)
 
 
 def piece_proba(
     annotator: Annotator,
     plan: FilePlan,
     piece: tuple[int, int, int, int],
-    settings: StreamSettings = StreamSettings(),
+    settings: StreamSettings | None = None,
 ) -> np.ndarray:
-    """Class probabilities ``(stop - start, n_classes)`` of one piece of a planned file."""
+    """Class probabilities ``(stop - start, n_classes)`` of one piece of a planned file.
+
+    Ensemble members sharing a reservoir and scaling run it once (as
+    :func:`canapy.models.predict_proba_many` does for whole files).
+    """
+    settings = settings or StreamSettings()
     start, stop, lo, hi = piece
     cfg = annotator.config.features
-    hop_s = annotator.hop_s
-    block = max(1, round(settings.block_s / hop_s))
-    context = max(1, round(settings.context_s / hop_s))
-    members = _members(annotator)
-    out = np.zeros((stop - start, len(annotator.classes)), np.float32)
+    block = max(1, round(settings.block_s / annotator.hop_s))
+    context = max(1, round(settings.context_s / annotator.hop_s))
+    leaves = _leaves(annotator)
+    runners: list[_BlockRunner] = []
+    owner: list[int] = []  # runner of each leaf
+    for leaf in leaves:
+        k = next((j for j, r in enumerate(runners) if r.clf.shares_design(leaf)), None)
+        if k is None:
+            runners.append(_BlockRunner(leaf))
+            k = len(runners) - 1
+        owner.append(k)
     warm0 = max(lo, start - context)
-    warm = span_features(plan.path, warm0, start, plan, cfg) if start > warm0 else None
-    fwd_state: list[np.ndarray | None] = [None] * len(members)
-    for k, clf in enumerate(members):
-        if warm is not None:
-            fwd_state[k] = clf.reservoir_.forward.run_from((warm - clf.mean_) / clf.scale_)[1]
+    if start > warm0:
+        warm = span_features(plan.path, warm0, start, plan, cfg)
+        for runner in runners:
+            runner.warm_up(warm)
+    out = np.empty((stop - start, len(annotator.classes)), np.float32)
     for c0 in range(start, stop, block):
         c1 = min(stop, c0 + block)
-        ahead = min(hi, c1 + context)
-        feats = span_features(plan.path, c0, ahead, plan, cfg)
-        for k, clf in enumerate(members):
-            x = (feats - clf.mean_) / clf.scale_
-            fwd, fwd_state[k] = clf.reservoir_.forward.run_from(x[: c1 - c0], fwd_state[k])
-            parts = [fwd]
-            if clf.reservoir_.backward is not None:
-                bwd = clf.reservoir_.backward.run_from(x[::-1])[0][::-1]
-                parts.append(bwd[: c1 - c0])
-            states = np.concatenate(parts, axis=1) if len(parts) > 1 else fwd
-            design = [np.ones((c1 - c0, 1), np.float32)]
-            if clf.readout.include_input:
-                design.append(x[: c1 - c0])
-            design.append(states)
-            proba = scores_to_proba(np.concatenate(design, axis=1) @ clf.Wout_)
-            out[c0 - start : c1 - start] += proba
-    if len(members) > 1:
-        out /= len(members)
+        feats = span_features(plan.path, c0, min(hi, c1 + context), plan, cfg)
+        designs = [runner.design(feats, c1 - c0) for runner in runners]
+        probas = [leaf.proba_from_design(designs[owner[j]]) for j, leaf in enumerate(leaves)]
+        out[c0 - start : c1 - start] = sum(probas) / len(probas)
     return out
 
 
@@ -417,7 +442,7 @@ def annotate_stream(
     annotator: Annotator,
     path: str | Path,
     gate: ActivityGate | None = None,
-    settings: StreamSettings = StreamSettings(),
+    settings: StreamSettings | None = None,
     progress: ProgressFn | None = None,
 ) -> pd.DataFrame:
     """Annotate one file of any length with bounded memory.
@@ -430,7 +455,7 @@ def annotate_stream(
         Audio file.
     gate : ActivityGate, optional
         Annotate only the sound-bearing stretches (the rest is silence); None: every frame.
-    settings : StreamSettings
+    settings : StreamSettings, optional
         Block sizes.
     progress : callable, optional
         ``progress(fraction, message)``.

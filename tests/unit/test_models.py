@@ -79,3 +79,42 @@ def test_ensemble_averages_members():
     np.testing.assert_allclose(
         ens, (a.predict_proba(X[:1])[0] + b.predict_proba(X[:1])[0]) / 2, rtol=1e-5
     )
+
+
+def test_members_sharing_a_reservoir_run_it_once(monkeypatch):
+    rng = np.random.default_rng(4)
+    X, Y = _toy(rng)
+    res, classes = ReservoirConfig(units=30, seed=1), ["s", "a", "b"]
+    a = EsnClassifier(res, ReadoutConfig()).fit(X, Y, classes)
+    b = EsnClassifier(res, ReadoutConfig(ridge=1e-1)).fit(X, Y, classes)
+    assert a.shares_design(b)
+    separate = [
+        (pa + pb) / 2 for pa, pb in zip(a.predict_proba(X), b.predict_proba(X), strict=True)
+    ]
+    runs = []
+    original = EsnClassifier.iter_designs
+
+    def counting(self, seqs, standardised=False):
+        runs.append(len(seqs))
+        return original(self, seqs, standardised)
+
+    monkeypatch.setattr(EsnClassifier, "iter_designs", counting)
+    together = EnsembleClassifier([a, b]).predict_proba(X)
+    assert runs == [len(X)]
+    for t, s in zip(together, separate, strict=True):
+        np.testing.assert_allclose(t, s, rtol=1e-5)
+
+
+def test_solved_copy_keeps_accumulating():
+    rng = np.random.default_rng(5)
+    X, Y = _toy(rng)
+    res, classes = ReservoirConfig(units=30), ["s", "a", "b"]
+    mean, scale = feature_scaling(X)
+    clf = EsnClassifier(res, ReadoutConfig()).begin(classes, mean, scale).partial_fit(X[:3], Y[:3])
+    early = clf.solved_copy()
+    alone = EsnClassifier(res, ReadoutConfig()).begin(classes, mean, scale)
+    np.testing.assert_allclose(early.Wout_, alone.partial_fit(X[:3], Y[:3]).finalize().Wout_)
+    full = clf.partial_fit(X[3:], Y[3:]).finalize()
+    once = EsnClassifier(res, ReadoutConfig()).begin(classes, mean, scale).partial_fit(X, Y)
+    np.testing.assert_allclose(full.Wout_, once.finalize().Wout_, rtol=1e-4, atol=1e-5)
+    assert not hasattr(early, "xtx_")

@@ -32,6 +32,7 @@ from canapy.annotator import Annotator
 from canapy.audio import audio_info
 from canapy.corpus import write_annotation
 from canapy.exceptions import CanapyError
+from canapy.progress import ProgressFn
 from canapy.streaming import StreamSettings, decode_pieces, piece_proba, plan_file
 
 __all__ = [
@@ -106,7 +107,7 @@ def annotate_many(
     settings: StreamSettings | None = None,
     stream_above_s: float = 300.0,
     cache_dir: Path | None = None,
-    progress: Callable[[float, str], None] | None = None,
+    progress: ProgressFn | None = None,
     submit: Submit = local_submit,
     model: Any = None,
 ) -> AnnotationReport:

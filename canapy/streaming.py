@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -49,6 +49,7 @@ from canapy.features import (
 )
 from canapy.models import EnsembleClassifier, EsnClassifier
 from canapy.postprocess import SEGMENT_PRED_COLUMNS, frames_to_segments
+from canapy.progress import ProgressFn
 
 __all__ = [
     "FilePlan",
@@ -62,8 +63,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-ProgressFn = Callable[[float, str], None]
 
 _DELTA_CONTEXT = 2  # frames on each side used by librosa.feature.delta(width=5)
 _HIST_LO, _HIST_HI, _HIST_BINS = -30.0, 30.0, 6000  # log-power histogram of the floor scan

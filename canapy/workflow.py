@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,13 +24,21 @@ from canapy.audio import audio_info
 from canapy.batch import CHUNK_FILES, AnnotationReport, Submit, annotate_many, predict_chunk
 from canapy.config import AnnotateConfig, Config, config_to_dict, save_config
 from canapy.corpus import Corpus, corpus_fingerprint
+from canapy.distributed import file_normal_equations, file_sums, in_order
 from canapy.exceptions import CanapyError, ModelError
 from canapy.features import FeatureExtractor
 from canapy.io_utils import atomic_write_json
 from canapy.labels import frame_targets, make_classes
 from canapy.metrics import EvaluationResult, evaluate_segments
-from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
+from canapy.models import (
+    EnsembleClassifier,
+    EsnClassifier,
+    feature_scaling,
+    nonsyntactic_sequences,
+    scaling_from_sums,
+)
 from canapy.persistence import load_model, save_model
+from canapy.progress import ProgressFn, no_progress, scaled
 from canapy.streaming import StreamSettings
 
 __all__ = [
@@ -54,17 +62,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ProgressFn = Callable[[float, str], None]
 RUN_FILE = "run.json"
-
-
-def _no_progress(fraction: float, message: str) -> None:
-    """Default progress callback: log at debug level."""
-    logger.debug("%3.0f%% %s", 100 * fraction, message)
-
-
-def _scaled(progress: ProgressFn, lo: float, hi: float) -> ProgressFn:
-    return lambda f, msg: progress(lo + (hi - lo) * min(1.0, max(0.0, f)), msg)
 
 
 def default_cache_dir() -> Path:
@@ -160,12 +158,16 @@ def fit_annotators(
     cfg: Config,
     sample_rate: int,
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
+    submit: Submit | None = None,
 ) -> dict[str, Annotator]:
     """Train the annotators listed in ``cfg.training.models`` on the files ``paths``.
 
     Features are computed (or read from the cache) file by file; the ridge normal
     equations are accumulated in chunks of files, so memory does not grow with the corpus.
+    With ``submit`` (:func:`canapy.distributed.dask_submitter`), the feature sums and the
+    syntactic model's normal equations are computed per file on the workers and added here
+    in file order; the non-syntactic model (a few hundred excerpts) is trained here.
     """
     cfg = adapt_to_corpus(cfg, corpus.subset(paths).segments)
     extractor = FeatureExtractor(cfg.features, sample_rate, cache_dir)
@@ -183,18 +185,41 @@ def fit_annotators(
             lengths.append(len(x))
             yield x
 
-    mean, scale = feature_scaling(each_file())
+    if submit is None:
+        mean, scale = feature_scaling(each_file())
+    else:
+        n, total, sq = 0, 0.0, 0.0
+        sums = in_order(submit, file_sums, [(extractor, p) for p in feats.paths])
+        for k, (m, s1, s2) in enumerate(sums):
+            progress(0.25 * (k + 1) / len(feats), f"features {feats.paths[k].name}")
+            lengths.append(m)
+            n, total, sq = n + m, total + s1, sq + s2
+        mean, scale = scaling_from_sums(n, total, sq)
     targets = _targets(corpus, paths, lengths, hop_s, classes, cfg.training.boundary_ms / 1000)
     fitted: dict[str, EsnClassifier] = {}
     wanted = set(cfg.training.models)
     if wanted & {"syntactic", "ensemble"}:
         progress(0.3, "training the syntactic model on whole songs")
         syn = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
-        chunk = 8
-        for start in range(0, len(feats), chunk):
-            stop = min(len(feats), start + chunk)
-            syn.partial_fit([feats[i] for i in range(start, stop)], targets[start:stop])
-            progress(0.3 + 0.45 * stop / len(feats), f"syntactic model: {stop}/{len(feats)} files")
+        if submit is None:
+            chunk = 8
+            for start in range(0, len(feats), chunk):
+                stop = min(len(feats), start + chunk)
+                syn.partial_fit([feats[i] for i in range(start, stop)], targets[start:stop])
+                progress(
+                    0.3 + 0.45 * stop / len(feats), f"syntactic model: {stop}/{len(feats)} files"
+                )
+        else:  # one task per file, sums added in file order
+            tasks = [
+                (cfg.reservoir, cfg.readout, classes, mean, scale, extractor, p, targets[i])
+                for i, p in enumerate(feats.paths)
+            ]
+            for k, part in enumerate(in_order(submit, file_normal_equations, tasks)):
+                syn.merge(part)
+                progress(
+                    0.3 + 0.45 * (k + 1) / len(feats),
+                    f"syntactic model: {k + 1}/{len(feats)} files",
+                )
         fitted["syntactic"] = syn.finalize()
     if wanted & {"nonsyntactic", "ensemble"}:
         progress(0.78, "training the non-syntactic model on shuffled single segments")
@@ -240,7 +265,7 @@ def predict_files(
     annotator: Annotator,
     paths: Sequence[Path | str],
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
     keep_proba: bool = False,
 ) -> dict[str, pd.DataFrame | tuple[pd.DataFrame, np.ndarray]]:
     """Annotate audio files: ``{str(path): segments}`` (with probabilities if asked).
@@ -268,7 +293,7 @@ def evaluate_annotators(
     corpus: Corpus,
     paths: Sequence[Path],
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> dict[str, EvaluationResult]:
     """Metrics of each annotator on the annotated files ``paths`` of ``corpus``."""
     reference = corpus.subset(paths).segments
@@ -278,7 +303,7 @@ def evaluate_annotators(
     for k, kind in enumerate(kinds):
         ann = annotators[kind]
         preds = predict_files(
-            ann, paths, cache_dir, _scaled(progress, k / len(kinds), (k + 1) / len(kinds))
+            ann, paths, cache_dir, scaled(progress, k / len(kinds), (k + 1) / len(kinds))
         )
         results[kind] = evaluate_segments(
             reference,
@@ -317,13 +342,16 @@ def train(
     cfg: Config,
     run_dir: str | Path,
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
+    submit: Submit | None = None,
 ) -> TrainResult:
     """Train, measure on held-out files, retrain on every file and save the models.
 
     ``run_dir`` receives one folder per model kind (``model.joblib`` + ``metadata.json``),
     the resolved ``config.toml``, ``run.json`` (files, validation summaries, timings) and
     ``validation.json`` (the full held-out results: per class, confusion counts, per file).
+    ``submit`` (:func:`canapy.distributed.dask_submitter`) spreads the per-file work over
+    a Dask cluster (see :func:`fit_annotators`).
     """
     start = time.perf_counter()
     run_dir = Path(run_dir)
@@ -338,15 +366,15 @@ def train(
     validation: dict[str, EvaluationResult] = {}
     if val_paths:
         held_out = fit_annotators(
-            corpus, fit_paths, cfg, sample_rate, cache_dir, _scaled(progress, 0.0, 0.4)
+            corpus, fit_paths, cfg, sample_rate, cache_dir, scaled(progress, 0.0, 0.4), submit
         )
         validation = evaluate_annotators(
-            held_out, corpus, val_paths, cache_dir, _scaled(progress, 0.4, 0.5)
+            held_out, corpus, val_paths, cache_dir, scaled(progress, 0.4, 0.5)
         )
-        final_progress = _scaled(progress, 0.5, 0.97)
+        final_progress = scaled(progress, 0.5, 0.97)
     else:
-        final_progress = _scaled(progress, 0.0, 0.97)
-    annotators = fit_annotators(corpus, paths, cfg, sample_rate, cache_dir, final_progress)
+        final_progress = scaled(progress, 0.0, 0.97)
+    annotators = fit_annotators(corpus, paths, cfg, sample_rate, cache_dir, final_progress, submit)
     seconds = time.perf_counter() - start
     fingerprint = corpus_fingerprint(corpus)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -484,7 +512,7 @@ def annotate_files(
     out_dir: str | Path,
     annot_format: str = "marron1csv",
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
     gate: ActivityGate | None = None,
     submit: Submit | None = None,
     model: object = None,
@@ -525,7 +553,7 @@ def evaluate_run(
     corpus: Corpus,
     kinds: Sequence[str] | None = None,
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> dict[str, EvaluationResult]:
     """Metrics of a run's models on every annotated file of ``corpus``."""
     annotators = load_annotators(run_dir, kinds)

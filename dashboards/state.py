@@ -891,7 +891,7 @@ class AppState(param.Parameterized):
         held-out models of a fresh training are not kept by the core); sets
         :attr:`confusion_files` and focuses the worst file on the first occurrence.
         """
-        from canapy.dash_support import confusion_by_file
+        from canapy.confusion import confusion_by_file
         from canapy.workflow import predict_files
 
         kind = self.eval_model

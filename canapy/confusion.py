@@ -1,7 +1,7 @@
-"""Small helpers the dashboard needs that the rest of the core does not (yet) offer.
+"""Where a confusion happens: frames of one class predicted as another, file by file.
 
-Pure functions over segment tables; no Panel import here (the dependency arrow points
-from :mod:`canapy.dashboards` to :mod:`canapy`, never back).
+Pure functions over segment tables, used by the dashboard's evaluation view and usable from a
+notebook (no Panel import here).
 """
 
 from __future__ import annotations

@@ -203,11 +203,13 @@ def main() -> None:
     parser.add_argument("--ungated", default="60,600", help="seconds, gate off")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-equivalence", action="store_true")
+    parser.add_argument("--run", help="use this trained run folder instead of training one")
+    parser.add_argument("--tag", default="", help="suffix of the results file name")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     env = environment()
     result: dict = {"environment": env, "recordings": []}
-    out_json = RESULTS / f"bench_long-{env['commit']}.json"
+    out_json = RESULTS / f"bench_long-{env['commit']}{args.tag}.json"
 
     def save() -> None:
         out_json.write_text(json.dumps(result, indent=2) + "\n")
@@ -217,13 +219,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="canapy-bench-long-") as tmp_name:
         tmp = Path(tmp_name)
         cache = tmp / "cache"
-        run = tmp / "run"
+        run = Path(args.run) if args.run else tmp / "run"
         train_dir = corpus_dir(tmp, "train", train)
-        result["train"] = run_child(
-            ["train", str(train_dir), "-o", str(run), "--quiet", "--cache-dir", str(cache)]
-        )
-        print("trained", result["train"], flush=True)
-        save()
+        if not args.run:
+            result["train"] = run_child(
+                ["train", str(train_dir), "-o", str(run), "--quiet", "--cache-dir", str(cache)]
+            )
+            print("trained", result["train"], flush=True)
+            save()
         lengths = [float(s) for s in args.lengths.split(",") if s]
         ungated = {float(s) for s in args.ungated.split(",") if s}
         for seconds in sorted(set(lengths) | ungated):
@@ -257,26 +260,15 @@ def main() -> None:
             base = ["annotate", str(run), str(test_dir), "--quiet", "--no-cache", "-o"]
             single = run_child([*base, str(one)])
             dask2 = run_child([*base, str(two), "--workers", "2"])
-            run2 = tmp / "run2"
-            train2 = run_child(
-                [
-                    "train",
-                    str(train_dir),
-                    "-o",
-                    str(run2),
-                    "--quiet",
-                    "--cache-dir",
-                    str(cache),
-                    "--workers",
-                    "2",
-                ]
-            )
+            run2 = tmp / "run2"  # same data and config as `run`, trained on 2 workers
+            base = ["train", str(train_dir), "--quiet", "--cache-dir", str(cache), "-o"]
+            train2 = run_child([*base, str(run2), "--workers", "2"])
             result["dask"] = {
                 "annotate_single": single,
                 "annotate_workers_2": dask2,
                 "annotate_speedup_wall": round(single["wall_s"] / dask2["wall_s"], 2),
                 "annotation_files_identical": same_bytes(one, two),
-                "train_single": result["train"],
+                "train_single": result.get("train"),
                 "train_workers_2": train2,
                 "readout_max_relative_difference": readouts_equal(run, run2),
             }

@@ -35,6 +35,7 @@ __all__ = [
     "file_sums",
     "in_order",
     "open_client",
+    "share",
 ]
 
 logger = logging.getLogger(__name__)
@@ -107,6 +108,20 @@ def dask_submitter(client: Any, retries: int = 2) -> Callable[..., Any]:
         return client.submit(fn, *args, retries=retries, pure=False)
 
     return submit
+
+
+def _identity(obj: Any) -> Any:
+    return obj
+
+
+def share(client: Any, obj: Any) -> Any:
+    """A future of ``obj`` for tasks to take as an argument (sent to each worker once).
+
+    It is computed by a task rather than scattered: if the workers holding it die, the
+    scheduler computes it again instead of cancelling the tasks that need it (scattered
+    data cannot be recomputed, see dask/distributed#3149).
+    """
+    return client.submit(_identity, obj, pure=False)
 
 
 def in_order(

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     others are written anyway.
     """
     from canapy.audio import check_header
-    from canapy.distributed import dask_submitter
+    from canapy.distributed import dask_submitter, share
     from canapy.progress import terminal_progress
     from canapy.workflow import (
         PartialAnnotationError,
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         if client is not None:
             extra = {
                 "submit": dask_submitter(client),
-                "model": client.scatter(annotator, broadcast=True),
+                "model": share(client, annotator),
             }
         try:
             written = annotate_files(

@@ -16,7 +16,7 @@ import soundfile as sf
 from canapy.batch import annotate_many, local_submit
 from canapy.config import default_config
 from canapy.corpus import load_corpus
-from canapy.distributed import dask_submitter, in_order, open_client
+from canapy.distributed import dask_submitter, in_order, open_client, share
 from canapy.streaming import StreamSettings
 from canapy.synthetic import make_example_corpus, synth_song
 from canapy.workflow import fit_annotators
@@ -78,7 +78,7 @@ def test_local_cluster_annotation_and_training_match_single_process(setup, tmp_p
     assert len(single.streamed) == 1
     with open_client(workers=2, processes=False) as client:
         submit = dask_submitter(client)
-        model = client.scatter(ann, broadcast=True)
+        model = share(client, ann)
         report = annotate_many(
             ann,
             setup[2],
@@ -143,9 +143,11 @@ def test_killed_worker_tasks_are_redone(setup, tmp_path):
             settings=SMALL,
             stream_above_s=10.0,
             submit=submit,
-            model=client.scatter(ann, broadcast=True),
+            model=share(client, ann),
         )
         killer.join()
         assert killed and killed[0] not in client.run(os.getpid).values()  # it did die
-    assert [Path(p).name for p in report.failed] == ["broken.wav"]
+    assert {Path(p).name: why for p, why in report.failed.items()}.keys() == {"broken.wav"}, (
+        report.failed
+    )
     _same_files(tmp_path / "single", tmp_path / "dask")

@@ -105,7 +105,7 @@ def annotate_many(
     annot_format: str = "marron1csv",
     gate: ActivityGate | None = None,
     settings: StreamSettings | None = None,
-    stream_above_s: float = 300.0,
+    stream_above_s: float = 60.0,
     cache_dir: Path | None = None,
     progress: ProgressFn | None = None,
     submit: Submit = local_submit,

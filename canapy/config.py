@@ -263,7 +263,7 @@ class AnnotateConfig:
     """Fraction of the training corpus' labelled segments the gate's threshold keeps."""
     gate_margin_ms: float = 500.0
     """Margin kept around each sound-bearing stretch (also warms the reservoirs up)."""
-    stream_above_s: float = 300.0
+    stream_above_s: float = 60.0
     """Files longer than this are annotated block by block, with bounded memory."""
     block_s: float = 30.0
     """Streaming: audio run through the reservoirs at once (sets the memory used)."""

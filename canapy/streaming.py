@@ -127,7 +127,12 @@ def _scan_blocks(total: int, size: int) -> Iterator[tuple[int, int]]:
 
 
 def _exact_floor(
-    path: str, sample_rate: int, cfg: FeaturesConfig, total: int, block: int, gate_thr
+    path: str,
+    sample_rate: int,
+    cfg: FeaturesConfig,
+    total: int,
+    block: int,
+    gate_thr: float | None,
 ) -> tuple[np.ndarray, RegionTracker | None]:
     """Per-band ``NOISE_FLOOR_PERCENTILE`` of the log-mel over all frames, as numpy gives it.
 

@@ -48,13 +48,16 @@ def setup(tmp_path_factory):
     return corpus, cfg, sorted(audio.iterdir())
 
 
-def _annotate(setup, out: Path, submit=local_submit, model=None):
-    corpus, cfg, files = setup
-    ann = fit_annotators(corpus, list(corpus.annotated), cfg, RATE)["syntactic"]
-    report = annotate_many(
+@pytest.fixture(scope="module")
+def annotator(setup):
+    corpus, cfg, _ = setup
+    return fit_annotators(corpus, list(corpus.annotated), cfg, RATE)["syntactic"]
+
+
+def _annotate(ann, files, out: Path, submit=local_submit, model=None):
+    return annotate_many(
         ann, files, out, settings=SMALL, stream_above_s=10.0, submit=submit, model=model
     )
-    return ann, report
 
 
 def _same_files(a: Path, b: Path) -> None:
@@ -70,24 +73,15 @@ def test_in_order_keeps_order_with_a_window():
 
 
 @pytest.mark.slow
-def test_local_cluster_annotation_and_training_match_single_process(setup, tmp_path):
-    corpus, cfg, _ = setup
-    ann, single = _annotate(setup, tmp_path / "single")
-    assert list(single.failed) == [str(setup[2][0])]  # broken.wav, reported by name
-    assert "broken.wav" in single.failed[str(setup[2][0])]
+def test_local_cluster_annotation_and_training_match_single_process(setup, annotator, tmp_path):
+    corpus, cfg, files = setup
+    single = _annotate(annotator, files, tmp_path / "single")
+    assert list(single.failed) == [str(files[0])]  # broken.wav, reported by name
+    assert "broken.wav" in single.failed[str(files[0])]
     assert len(single.streamed) == 1
     with open_client(workers=2, processes=False) as client:
         submit = dask_submitter(client)
-        model = share(client, ann)
-        report = annotate_many(
-            ann,
-            setup[2],
-            tmp_path / "dask",
-            settings=SMALL,
-            stream_above_s=10.0,
-            submit=submit,
-            model=model,
-        )
+        report = _annotate(annotator, files, tmp_path / "dask", submit, share(client, annotator))
         assert report.failed.keys() == single.failed.keys()
         _same_files(tmp_path / "single", tmp_path / "dask")
         paths = list(corpus.annotated)
@@ -119,13 +113,14 @@ def _kill_a_busy_worker(client, killed: list) -> None:
 
 
 @pytest.mark.slow
-def test_killed_worker_tasks_are_redone(setup, tmp_path):
+def test_killed_worker_tasks_are_redone(setup, annotator, tmp_path):
     import sys
 
     import cloudpickle
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
-    ann, _ = _annotate(setup, tmp_path / "single")
+    files = setup[2]
+    _annotate(annotator, files, tmp_path / "single")
     with open_client(workers=2, processes=True, memory_limit="1GB") as client:
         base = dask_submitter(client)
         from canapy import streaming
@@ -136,18 +131,8 @@ def test_killed_worker_tasks_are_redone(setup, tmp_path):
         killed: list[int] = []
         killer = threading.Thread(target=_kill_a_busy_worker, args=(client, killed))
         killer.start()
-        report = annotate_many(
-            ann,
-            setup[2],
-            tmp_path / "dask",
-            settings=SMALL,
-            stream_above_s=10.0,
-            submit=submit,
-            model=share(client, ann),
-        )
+        report = _annotate(annotator, files, tmp_path / "dask", submit, share(client, annotator))
         killer.join()
         assert killed and killed[0] not in client.run(os.getpid).values()  # it did die
-    assert {Path(p).name: why for p, why in report.failed.items()}.keys() == {"broken.wav"}, (
-        report.failed
-    )
+    assert {Path(p).name for p in report.failed} == {"broken.wav"}, report.failed
     _same_files(tmp_path / "single", tmp_path / "dask")

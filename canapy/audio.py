@@ -31,7 +31,16 @@ import soundfile as sf
 
 from canapy.exceptions import AudioError
 
-__all__ = ["AUDIO_EXTENSIONS", "audio_info", "is_audio_file", "load_audio"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "MAX_SAMPLE_RATE",
+    "MIN_SAMPLE_RATE",
+    "audio_info",
+    "check_header",
+    "is_audio_file",
+    "load_audio",
+    "read_span",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +48,25 @@ AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".npy")
 """File extensions (lower case) recognised as audio."""
 
 _RESAMPLE_TYPE = "soxr_hq"
+
+MIN_SAMPLE_RATE = 1_000
+"""Lowest native sample rate accepted (Hz): below it a header is taken as corrupt."""
+MAX_SAMPLE_RATE = 1_000_000
+"""Highest native sample rate accepted (Hz)."""
+
+# Bytes per sample of uncompressed libsndfile subtypes, to check a header's length claim.
+_SUBTYPE_BYTES = {
+    "PCM_S8": 1,
+    "PCM_U8": 1,
+    "ULAW": 1,
+    "ALAW": 1,
+    "PCM_16": 2,
+    "PCM_24": 3,
+    "PCM_32": 4,
+    "FLOAT": 4,
+    "DOUBLE": 8,
+}
+_PLAIN_CONTAINERS = frozenset({"WAV", "WAVEX", "RF64", "W64", "AIFF", "AU", "RAW"})
 
 
 def is_audio_file(path: str | Path) -> bool:
@@ -129,13 +157,69 @@ def audio_info(path: str | Path, sample_rate: int | None = None) -> tuple[int, f
     path = Path(path)
     _check_path(path)
     if path.suffix.lower() == ".npy":
-        rate = _npy_rate(path, sample_rate)
-        return rate, _load_npy(path, mmap=True).shape[0] / rate
+        rate, n = check_header(path, sample_rate)
+        return rate, n / rate
+    info = _soundfile_info(path)
+    return int(info.samplerate), float(info.frames) / info.samplerate
+
+
+def _soundfile_info(path: Path):
+    """``sf.info`` of a file whose header passed :func:`check_header`."""
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise AudioError(f"{path}: unreadable or corrupt audio file: {exc}") from exc
-    return int(info.samplerate), float(info.frames) / info.samplerate
+    _check_rate(path, int(info.samplerate))
+    nbytes = _SUBTYPE_BYTES.get(info.subtype) if info.format in _PLAIN_CONTAINERS else None
+    if nbytes is not None:  # uncompressed: the samples must fit in the file
+        size = path.stat().st_size
+        needed = info.frames * info.channels * nbytes
+        if needed > size:
+            raise AudioError(
+                f"{path}: corrupt header: it claims {info.frames} samples "
+                f"({info.frames / info.samplerate:.1f} s) but the file ({size} bytes) can hold "
+                f"at most {size // (info.channels * nbytes)}"
+            )
+    if path.suffix.lower() == ".wav" and _wav_truncated(path):
+        raise AudioError(f"{path}: truncated audio file (fewer samples than its header declares)")
+    return info
+
+
+def _check_rate(path: Path, rate: int) -> None:
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioError(
+            f"{path}: corrupt header or unusable file: sample rate {rate} Hz is outside "
+            f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
+        )
+
+
+def check_header(path: str | Path, sample_rate: int | None = None) -> tuple[int, int]:
+    """Validate an audio file's header before anything is allocated.
+
+    Refuses native sample rates outside :data:`MIN_SAMPLE_RATE`..:data:`MAX_SAMPLE_RATE`
+    and (uncompressed files) a length that the file size cannot hold, with a one-line
+    :class:`~canapy.exceptions.AudioError` naming the file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Audio file.
+    sample_rate : int, optional
+        Rate assumed for a ``.npy`` file without a sidecar.
+
+    Returns
+    -------
+    (int, int)
+        Native sample rate and number of samples.
+    """
+    path = Path(path)
+    _check_path(path)
+    if path.suffix.lower() == ".npy":
+        rate = _npy_rate(path, sample_rate)
+        _check_rate(path, rate)
+        return rate, int(_load_npy(path, mmap=True).shape[0])
+    info = _soundfile_info(path)
+    return int(info.samplerate), int(info.frames)
 
 
 def _wav_truncated(path: Path) -> bool:
@@ -164,12 +248,11 @@ def _wav_truncated(path: Path) -> bool:
 
 
 def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    _soundfile_info(path)  # refuse absurd headers before allocating anything
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
         raise AudioError(f"{path}: unreadable, corrupt or truncated audio file: {exc}") from exc
-    if path.suffix.lower() == ".wav" and _wav_truncated(path):
-        raise AudioError(f"{path}: truncated audio file (fewer samples than its header declares)")
     return data, int(rate)
 
 
@@ -210,6 +293,7 @@ def load_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.nda
     _check_path(path)
     if path.suffix.lower() == ".npy":
         rate = _npy_rate(path, sample_rate)
+        _check_rate(path, rate)
         data = _load_npy(path, mmap=False)
     else:
         data, rate = _read_soundfile(path)
@@ -226,3 +310,84 @@ def load_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.nda
         y = np.asarray(y, dtype=np.float32)
         rate = int(sample_rate)
     return y, rate
+
+
+def read_span(
+    path: str | Path, start: int, stop: int, sample_rate: int | None = None
+) -> np.ndarray:
+    """Samples ``start:stop`` of a file as mono float32 at ``sample_rate``, zeros outside.
+
+    Only the requested stretch is read, so memory does not depend on the file's length.
+    Indices count samples at ``sample_rate`` (the native rate if None) and may lie before
+    0 or past the end: those samples are zeros. When the file must be resampled, the
+    stretch is read with about 10 ms of extra context on both sides, resampled, and trimmed;
+    inside a file this matches :func:`load_audio` to float tolerance.
+
+    Parameters
+    ----------
+    path : str or Path
+        Audio file (header already checked with :func:`check_header`).
+    start, stop : int
+        Sample indices at the target rate, ``start <= stop``.
+    sample_rate : int, optional
+        Target rate.
+
+    Returns
+    -------
+    ndarray, shape (stop - start,), float32
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, soundfile as sf
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ramp.wav"
+    >>> sf.write(path, np.full(100, 0.5), 8000)
+    >>> read_span(path, -2, 2).tolist(), read_span(path, 98, 102).tolist()
+    ([0.0, 0.0, 0.5, 0.5], [0.5, 0.5, 0.0, 0.0])
+    """
+    path = Path(path)
+    native, n_native = check_header(path, sample_rate)
+    target = int(sample_rate) if sample_rate else native
+    out = np.zeros(stop - start, np.float32)
+    if target == native:
+        lo, hi = max(0, start), min(n_native, stop)
+        if hi > lo:
+            out[lo - start : hi - start] = _read_native(path, lo, hi, sample_rate)
+        return out
+    import math
+
+    import librosa
+
+    g = math.gcd(native, target)
+    t_step, n_step = target // g, native // g
+    pad = max(1, math.ceil(0.01 * target / t_step))  # in units of t_step samples
+    k0 = start // t_step - pad
+    k1 = -(-stop // t_step) + pad
+    lo, hi = max(0, k0 * n_step), min(n_native, k1 * n_step)
+    if hi <= lo:
+        return out
+    y = librosa.resample(
+        _read_native(path, lo, hi, sample_rate),
+        orig_sr=native,
+        target_sr=target,
+        res_type=_RESAMPLE_TYPE,
+    )
+    first = lo // n_step * t_step  # target index of y[0] (lo is a multiple of n_step)
+    a, b = max(start, first), min(stop, first + len(y), -(-n_native * target // native))
+    if b > a:
+        out[a - start : b - start] = y[a - first : b - first]
+    return out
+
+
+def _read_native(path: Path, lo: int, hi: int, sample_rate: int | None) -> np.ndarray:
+    """Native-rate mono float32 samples ``lo:hi`` (inside the file)."""
+    if path.suffix.lower() == ".npy":
+        data = _load_npy(path, mmap=True)[lo:hi]
+    else:
+        try:
+            data = sf.read(str(path), start=lo, stop=hi, dtype="float32", always_2d=True)[0]
+        except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
+            raise AudioError(f"{path}: unreadable or corrupt audio file: {exc}") from exc
+    y = _to_mono_float(data)
+    if not np.all(np.isfinite(y)):
+        raise AudioError(f"{path}: audio contains NaN or infinite samples")
+    return y

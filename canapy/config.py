@@ -28,6 +28,7 @@ from canapy.exceptions import ConfigError
 __all__ = [
     "GRANULARITIES",
     "PRESETS",
+    "AnnotateConfig",
     "AudioConfig",
     "Config",
     "FeaturesConfig",
@@ -301,6 +302,42 @@ class PostprocessConfig:
 
 
 @dataclass(frozen=True)
+class AnnotateConfig:
+    """Annotating new recordings, long ones in particular."""
+
+    gate: bool = True
+    """Long files: send only the sound-bearing stretches (found by the activity gate
+    calibrated on the training corpus) through the reservoirs; the rest is silence."""
+    gate_recall: float = 0.995
+    """Fraction of the training corpus' labelled segments the gate's threshold keeps."""
+    gate_margin_ms: float = 500.0
+    """Margin kept around each sound-bearing stretch (also warms the reservoirs up)."""
+    stream_above_s: float = 60.0
+    """Files longer than this are annotated block by block, with bounded memory."""
+    block_s: float = 30.0
+    """Streaming: audio run through the reservoirs at once (sets the memory used)."""
+    piece_s: float = 300.0
+    """Streaming: length of an independent piece (one task on a Dask cluster)."""
+
+    def validate(self) -> None:
+        _check(0.5 <= self.gate_recall <= 1.0, "annotate.gate_recall", self.gate_recall, "0.5..1")
+        _check(
+            0 <= self.gate_margin_ms <= 10000,
+            "annotate.gate_margin_ms",
+            self.gate_margin_ms,
+            "0..10000 ms",
+        )
+        _check(self.stream_above_s >= 0, "annotate.stream_above_s", self.stream_above_s, ">= 0")
+        _check(1 <= self.block_s <= 600, "annotate.block_s", self.block_s, "1..600 s")
+        _check(
+            self.block_s <= self.piece_s <= 86400,
+            "annotate.piece_s",
+            self.piece_s,
+            f"annotate.block_s ({self.block_s})..86400 s",
+        )
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of a Canapy run."""
 
@@ -311,6 +348,7 @@ class Config:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
     logreg: LogregConfig = field(default_factory=LogregConfig)
+    annotate: AnnotateConfig = field(default_factory=AnnotateConfig)
 
     def validate(self) -> Config:
         """Check every value; return ``self`` so calls can be chained."""
@@ -327,6 +365,7 @@ _SECTION_DOCS = {
     "training": "Which annotators are trained, and how.",
     "postprocess": "Frame predictions -> segments.",
     "logreg": "The logreg model (when training.models lists it).",
+    "annotate": "Annotating new recordings (long files, activity gate).",
 }
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {

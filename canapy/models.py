@@ -28,6 +28,7 @@ __all__ = [
     "EsnClassifier",
     "nonsyntactic_sequences",
     "predict_proba_many",
+    "scaling_from_sums",
     "scores_to_proba",
 ]
 
@@ -279,6 +280,15 @@ def feature_scaling(X: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         n += len(x)
         total = total + x.sum(axis=0)
         sq = sq + (x**2).sum(axis=0)
+    return scaling_from_sums(n, total, sq)
+
+
+def scaling_from_sums(n: int, total: np.ndarray, sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`feature_scaling` from the frame count, sum and sum of squares per dimension.
+
+    Lets workers each sum their own files (the sums are added in file order, so the
+    result is the same as one pass over every file).
+    """
     if n == 0:
         raise ValueError("feature_scaling needs at least one frame")
     mean = np.atleast_1d(total / n)

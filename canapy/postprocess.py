@@ -184,6 +184,7 @@ def frames_to_segments(
     cfg: PostprocessConfig,
     widen_s: float = 0.0,
     duration_s: float | None = None,
+    frame_offset: int = 0,
 ) -> pd.DataFrame:
     """Decode frame probabilities into segments.
 
@@ -201,6 +202,9 @@ def frames_to_segments(
         Widen each segment by this much on both sides.
     duration_s : float, optional
         Length of the recording; segments are clipped to it.
+    frame_offset : int
+        Index in the recording of the first row of ``proba`` (a block decoded on its own,
+        see :mod:`canapy.streaming`); times are computed from ``frame_offset + row``.
 
     Returns
     -------
@@ -230,8 +234,9 @@ def frames_to_segments(
     )
     segs = [(a, b) for _, a, b in voted]
     rows = []
-    end_s = duration_s if duration_s is not None else (len(proba) - 0.5) * hop_s
-    for k, (cls, a, b) in enumerate(voted):
+    end_s = duration_s if duration_s is not None else (frame_offset + len(proba) - 0.5) * hop_s
+    segs = [(a + frame_offset, b + frame_offset) for a, b in segs]
+    for k, ((a, b), (cls, _, _)) in enumerate(zip(segs, voted, strict=True)):
         on = max(0.0, (a - 0.5) * hop_s)
         off = min(end_s, (b - 0.5) * hop_s)
         if widen_s > 0:
@@ -239,7 +244,8 @@ def frames_to_segments(
             next_on = (segs[k + 1][0] - 0.5) * hop_s if k + 1 < len(segs) else end_s
             on = max(on - widen_s, (prev_off + on) / 2.0, 0.0)
             off = min(off + widen_s, (off + next_on) / 2.0, end_s)
-        rows.append((on, off, classes[cls], float(smooth[a:b, cls].mean())))
+        conf = float(smooth[a - frame_offset : b - frame_offset, cls].mean())
+        rows.append((on, off, classes[cls], conf))
     return pd.DataFrame(rows, columns=SEGMENT_PRED_COLUMNS).astype(
         {"onset_s": float, "offset_s": float, "label": str, "confidence": float}
     )

@@ -15,7 +15,7 @@ honest about the labels while sharing the final models' scaling.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,13 @@ from canapy.corpus import Corpus
 from canapy.exceptions import CanapyError
 from canapy.features import FeatureExtractor, frame_loudness
 from canapy.labels import frame_targets, make_classes, silence_quiet_frames
-from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
+from canapy.models import (
+    EnsembleClassifier,
+    EsnClassifier,
+    feature_scaling,
+    nonsyntactic_sequences,
+    scaling_from_sums,
+)
 from canapy.progress import ProgressFn, no_progress
 from canapy.threads import limited_threads
 
@@ -118,6 +124,24 @@ def _nonsyntactic(
     return non.partial_fit(seq_x, seq_y, standardised=True).finalize()
 
 
+def _scaling_on_workers(
+    submit: Callable[..., object],
+    extractor: FeatureExtractor,
+    paths: Sequence[Path],
+    lengths: list[int],
+    report: ProgressFn,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Feature mean and scale from per-file sums computed on the workers (fills ``lengths``)."""
+    from canapy.distributed import file_sums, in_order
+
+    n, total, sq = 0, 0.0, 0.0
+    for k, (m, s1, s2) in enumerate(in_order(submit, file_sums, [(extractor, p) for p in paths])):
+        report(0.25 * (k + 1) / len(paths), f"features {paths[k].name}")
+        lengths.append(m)
+        n, total, sq = n + m, total + s1, sq + s2
+    return scaling_from_sums(n, total, sq)
+
+
 def _logreg(
     cfg: Config,
     feats: Sequence[np.ndarray],
@@ -153,6 +177,7 @@ def fit_with_held_out(
     cache_dir: Path | None = None,
     progress: ProgressFn = no_progress,
     quiet_gap_s: float = 0.0,
+    submit: Callable[..., object] | None = None,
 ) -> tuple[dict[str, Annotator], dict[str, dict[str, np.ndarray]]]:
     """Train the annotators of ``cfg.training.models`` on ``fit_paths`` + ``held_out``.
 
@@ -161,8 +186,12 @@ def fit_with_held_out(
     the reservoir pass over the songs (see the module docstring). ``cfg`` is used as given
     (already adapted to the corpus). With ``quiet_gap_s`` > 0 (phrase-level labels, see
     :attr:`canapy.granularity.GranularityReport.quiet_gap_s`), quiet stretches of at least
-    that length inside segments are trained as silence. BLAS threads are limited to
-    :func:`canapy.threads.blas_threads` while it runs.
+    that length inside segments are trained as silence. With ``submit``
+    (:func:`canapy.distributed.dask_submitter`), the feature sums and the syntactic model's
+    per-file normal equations of the fitting files are computed on the workers and added
+    here in file order (the sums are the same, so the readout equals the single-process one
+    to float tolerance); held-out scoring and the non-syntactic model stay here. BLAS
+    threads are limited to :func:`canapy.threads.blas_threads` while it runs.
 
     Returns
     -------
@@ -194,7 +223,12 @@ def fit_with_held_out(
                 loudness.append(frame_loudness(x, cfg.features))
             yield x
 
-    mean, scale = feature_scaling(each_file())
+    if submit is None:
+        mean, scale = feature_scaling(each_file())
+    else:
+        mean, scale = _scaling_on_workers(submit, extractor, feats.paths, lengths, report)
+        if phrase_level:
+            loudness.extend(frame_loudness(feats[k], cfg.features) for k in range(len(feats)))
     targets = _targets(
         corpus,
         paths,
@@ -214,6 +248,17 @@ def fit_with_held_out(
     syn = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
 
     def accumulate(start: int, stop: int, lo: float, hi: float) -> None:
+        if submit is not None:
+            from canapy.distributed import file_normal_equations, in_order
+
+            tasks = [
+                (cfg.reservoir, cfg.readout, classes, mean, scale, extractor, paths[i], targets[i])
+                for i in range(start, stop)
+            ]
+            for k, part in enumerate(in_order(submit, file_normal_equations, tasks)):
+                syn.merge(part)
+                report(lo + (hi - lo) * (k + 1) / max(1, stop - start), f"syntactic {k + 1}")
+            return
         for c0 in range(start, stop, _CHUNK_FILES):
             c1 = min(stop, c0 + _CHUNK_FILES)
             syn.partial_fit([standardised[i] for i in range(c0, c1)], targets[c0:c1], True)

@@ -18,15 +18,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from canapy.activity import GATE_FILE, ActivityGate, calibrate_on_corpus, load_gate, save_gate
 from canapy.annotator import Annotator
 from canapy.audio import audio_info
-from canapy.config import Config, config_to_dict, save_config
-from canapy.corpus import Corpus, corpus_fingerprint, write_annotation
+from canapy.batch import AnnotationReport, Submit, annotate_many
+from canapy.config import AnnotateConfig, Config, config_to_dict, save_config
+from canapy.corpus import Corpus, corpus_fingerprint
 from canapy.exceptions import CanapyError
 from canapy.granularity import GranularityReport, apply_granularity
 from canapy.io_utils import atomic_write_json
 from canapy.models import predict_proba_many
 from canapy.persistence import save_model
+from canapy.streaming import StreamSettings
 from canapy.threads import limited_threads
 from canapy.training import FeatureSequence, fit_with_held_out
 
@@ -45,15 +48,18 @@ from canapy.runs import (
 
 __all__ = [
     "FeatureSequence",
+    "PartialAnnotationError",
     "ProgressFn",
     "RunEvaluation",
     "TrainResult",
     "adapt_to_corpus",
     "annotate_files",
+    "annotate_settings",
     "default_cache_dir",
     "evaluate_run",
     "evaluate_saved_run",
     "fit_annotators",
+    "load_run_gate",
     "predict_files",
     "resolve_sample_rate",
     "train",
@@ -107,15 +113,27 @@ def fit_annotators(
     sample_rate: int,
     cache_dir: Path | None = None,
     progress: ProgressFn = no_progress,
+    submit: Submit | None = None,
 ) -> dict[str, Annotator]:
     """Train the annotators listed in ``cfg.training.models`` on the files ``paths``.
 
     Features are computed (or read from the cache) file by file; the ridge normal
     equations are accumulated in chunks of files, so memory does not grow with the corpus.
+    With ``submit`` (:func:`canapy.distributed.dask_submitter`), the feature sums and the
+    syntactic model's normal equations are computed per file on the workers and added here
+    in file order; the non-syntactic model (a few hundred excerpts) is trained here.
     """
     cfg, granularity = apply_granularity(cfg, corpus.subset(paths).segments)
     return fit_with_held_out(
-        corpus, paths, [], cfg, sample_rate, cache_dir, progress, granularity.quiet_gap_s
+        corpus,
+        paths,
+        [],
+        cfg,
+        sample_rate,
+        cache_dir,
+        progress,
+        granularity.quiet_gap_s,
+        submit,
     )[0]
 
 
@@ -240,13 +258,16 @@ def train(
     run_dir: str | Path,
     cache_dir: Path | None = None,
     progress: ProgressFn = no_progress,
+    submit: Submit | None = None,
 ) -> TrainResult:
     """Train, measure on held-out files, retrain on every file and save the models.
 
     ``run_dir`` receives one folder per model kind (``model.joblib`` + ``metadata.json``),
     the resolved ``config.toml``, ``run.json`` (files, validation summaries, timings, the
-    ``granularity`` report) and ``validation.json`` (the full held-out results: per class,
-    confusion counts, per file).
+    ``granularity`` report), ``validation.json`` (the full held-out results: per class,
+    confusion counts, per file) and ``gate.json`` (the activity gate for long recordings).
+    ``submit`` (:func:`canapy.distributed.dask_submitter`) spreads the per-file work over
+    a Dask cluster (see :func:`canapy.training.fit_with_held_out`).
     """
     start = time.perf_counter()
     run_dir = Path(run_dir)
@@ -267,6 +288,7 @@ def train(
         cache_dir,
         scaled(progress, 0.0, 0.97),
         granularity.quiet_gap_s,
+        submit,
     )
     validation = {
         kind: _score(annotators[kind], corpus, val_paths, proba)
@@ -296,6 +318,12 @@ def train(
             },
         )
     save_config(cfg, run_dir / "config.toml")
+    opts = annotate_settings(cfg)
+    progress(0.98, "calibrating the activity gate for long recordings")
+    gate = calibrate_on_corpus(
+        corpus, paths, cfg.features, sample_rate, opts.gate_recall, opts.gate_margin_ms / 1000
+    )
+    save_gate(gate, run_dir / GATE_FILE)
     atomic_write_json(
         run_dir / RUN_FILE,
         {
@@ -320,6 +348,35 @@ def train(
     )
 
 
+class PartialAnnotationError(CanapyError):
+    """Some files could not be annotated; the others were written.
+
+    Attributes
+    ----------
+    report : AnnotationReport
+        Files written and, in ``report.failed``, each failed file with its reason.
+    """
+
+    def __init__(self, report: AnnotationReport) -> None:
+        self.report = report
+        names = "; ".join(f"{p}: {why}" for p, why in report.failed.items())
+        super().__init__(
+            f"{len(report.failed)} file(s) could not be annotated "
+            f"({len(report.written)} written): {names}"
+        )
+
+
+def annotate_settings(cfg: Config) -> AnnotateConfig:
+    """The ``[annotate]`` section of a model's config (defaults for models saved before it)."""
+    return getattr(cfg, "annotate", None) or AnnotateConfig()
+
+
+def load_run_gate(run_dir: str | Path) -> ActivityGate | None:
+    """The activity gate calibrated when the run was trained, or None if it has none."""
+    path = Path(run_dir) / GATE_FILE
+    return load_gate(path) if path.is_file() else None
+
+
 def annotate_files(
     annotator: Annotator,
     paths: Sequence[Path],
@@ -327,14 +384,39 @@ def annotate_files(
     annot_format: str = "marron1csv",
     cache_dir: Path | None = None,
     progress: ProgressFn = no_progress,
+    gate: ActivityGate | None = None,
+    submit: Submit | None = None,
+    model: object = None,
 ) -> list[Path]:
-    """Annotate audio files and write one annotation file each into ``out_dir``."""
-    preds = predict_files(annotator, paths, cache_dir, progress)
-    written = []
-    for path, segs in preds.items():
-        table = segs.assign(audio_path=path)
-        written.append(write_annotation(table, Path(path), Path(out_dir), annot_format))
-    return written
+    """Annotate audio files and write one annotation file each into ``out_dir``.
+
+    Files longer than ``annotate.stream_above_s`` are streamed with bounded memory (see
+    :mod:`canapy.streaming`) and, given a ``gate``, only their sound-bearing stretches go
+    through the reservoirs. ``submit``/``model`` send the work to a Dask cluster (see
+    :mod:`canapy.distributed`); the files written are the same.
+
+    Raises
+    ------
+    PartialAnnotationError
+        After writing every other file, if some files could not be annotated.
+    """
+    opts = annotate_settings(annotator.config)
+    report = annotate_many(
+        annotator,
+        paths,
+        out_dir,
+        annot_format,
+        gate=gate,
+        settings=StreamSettings(block_s=opts.block_s, piece_s=opts.piece_s),
+        stream_above_s=opts.stream_above_s,
+        cache_dir=cache_dir,
+        progress=progress,
+        **({"submit": submit} if submit is not None else {}),
+        model=model,
+    )
+    if report.failed:
+        raise PartialAnnotationError(report)
+    return report.written
 
 
 def evaluate_run(

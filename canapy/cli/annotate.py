@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from canapy.cli.common import MODEL_CHOICES, add_cache_args, cache_dir, warn
+from canapy.cli.common import (
+    MODEL_CHOICES,
+    add_cache_args,
+    add_cluster_args,
+    cache_dir,
+    cluster,
+    warn,
+)
 from canapy.exceptions import CanapyError
 
 __all__ = ["add_parser", "run"]
@@ -24,6 +31,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="which model of the run (default: the run's default)",
     )
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable audio files")
+    p.add_argument(
+        "--no-gate",
+        action="store_true",
+        help="long files: run every frame through the model instead of only the "
+        "sound-bearing stretches found by the run's activity gate",
+    )
+    add_cluster_args(p)
     add_cache_args(p)
     p.set_defaults(func=run)
 
@@ -49,27 +63,59 @@ def audio_files(folder: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Annotate every audio file and write one annotation file each."""
-    from canapy.audio import load_audio
+    """Annotate every audio file and write one annotation file each.
+
+    A file that cannot be annotated is reported by name at the end (exit status 2); the
+    others are written anyway.
+    """
+    from canapy.audio import check_header
+    from canapy.distributed import dask_submitter, share
     from canapy.progress import terminal_progress
     from canapy.runs import load_default_annotator
-    from canapy.workflow import annotate_files
+    from canapy.workflow import (
+        PartialAnnotationError,
+        annotate_files,
+        annotate_settings,
+        load_run_gate,
+    )
 
     annotator = load_default_annotator(args.run_dir, args.model)
+    use_gate = not args.no_gate and annotate_settings(annotator.config).gate
+    gate = load_run_gate(args.run_dir) if use_gate else None
     good = []
     for path in audio_files(Path(args.audio_dir)):
         try:
             if args.skip_bad:
-                load_audio(path)
+                check_header(path)
             good.append(path)
         except CanapyError as exc:
             warn(f"skipped {exc}")
-    with terminal_progress("annotate", args.quiet) as progress:
-        written = annotate_files(
-            annotator, good, Path(args.output), args.format, cache_dir(args), progress
-        )
+    failed: dict[str, str] = {}
+    with cluster(args) as client, terminal_progress("annotate", args.quiet) as progress:
+        extra = {}
+        if client is not None:
+            extra = {
+                "submit": dask_submitter(client),
+                "model": share(client, annotator),
+            }
+        try:
+            written = annotate_files(
+                annotator,
+                good,
+                Path(args.output),
+                args.format,
+                cache_dir(args),
+                progress,
+                gate=gate,
+                **extra,
+            )
+        except PartialAnnotationError as exc:
+            written, failed = exc.report.written, exc.report.failed
+    for path, why in failed.items():
+        warn(f"not annotated: {why if why.startswith(str(path)) else f'{path}: {why}'}")
     print(
         f"wrote {len(written)} annotation files ({args.format}) to {args.output} "
         f"with the {annotator.kind} model"
+        + (f"; {len(failed)} file(s) failed (see above)" if failed else "")
     )
-    return 0
+    return 2 if failed else 0

@@ -8,8 +8,10 @@ them, so ``canapy --help`` and ``canapy config show`` start fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +25,13 @@ if TYPE_CHECKING:
 __all__ = [
     "MODEL_CHOICES",
     "add_cache_args",
+    "add_cluster_args",
     "add_config_args",
     "add_data_args",
     "add_format_arg",
     "add_store_arg",
     "cache_dir",
+    "cluster",
     "load_cfg",
     "load_corpus",
     "open_store",
@@ -102,6 +106,34 @@ def add_cache_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--cache-dir", help="feature cache folder (default ~/.cache/canapy/features)")
     p.add_argument("--no-cache", action="store_true", help="do not cache features on disk")
+
+
+def add_cluster_args(p: argparse.ArgumentParser) -> None:
+    """``--workers`` and ``--scheduler`` (Dask)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="spread the work over N local Dask worker processes",
+    )
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="use a running Dask cluster (e.g. tcp://10.0.0.5:8786; see docs/howto-cluster.md)",
+    )
+
+
+@contextlib.contextmanager
+def cluster(args: argparse.Namespace) -> Iterator[Any]:
+    """The Dask client asked for by ``--workers``/``--scheduler``, or None."""
+    if not getattr(args, "workers", None) and not getattr(args, "scheduler", None):
+        yield None
+        return
+    from canapy.distributed import open_client
+
+    with open_client(workers=args.workers, scheduler=args.scheduler) as client:
+        yield client
 
 
 def version_number(text: str) -> int:

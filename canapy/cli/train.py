@@ -6,9 +6,11 @@ import argparse
 
 from canapy.cli.common import (
     add_cache_args,
+    add_cluster_args,
     add_config_args,
     add_data_args,
     cache_dir,
+    cluster,
     load_cfg,
     load_corpus,
     print_metrics,
@@ -31,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "ensemble (Echo State Networks), logreg (logistic regression over context frames); "
         "the first one becomes the default unless the config's default is listed",
     )
+    add_cluster_args(p)
     add_cache_args(p)
     p.set_defaults(func=run)
 
@@ -61,8 +64,13 @@ def run(args: argparse.Namespace) -> int:
         f"training on {len(corpus.annotated)} annotated files, "
         f"{len(corpus.segments)} segments, labels: {', '.join(corpus.labels)}"
     )
-    with terminal_progress("train", args.quiet) as progress:
-        result = train(corpus, cfg, args.output, cache_dir(args), progress)
+    with cluster(args) as client, terminal_progress("train", args.quiet) as progress:
+        submit = None
+        if client is not None:
+            from canapy.distributed import dask_submitter
+
+            submit = dask_submitter(client)
+        result = train(corpus, cfg, args.output, cache_dir(args), progress, submit)
     print(f"trained {', '.join(result.annotators)} in {result.seconds:.1f} s -> {result.run_dir}")
     if result.granularity is not None:
         print(f"annotation granularity: {result.granularity.describe()}")

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from canapy.audio import AUDIO_EXTENSIONS, audio_info, is_audio_file, load_audio
+from canapy.audio import (
+    AUDIO_EXTENSIONS,
+    audio_info,
+    check_header,
+    is_audio_file,
+    load_audio,
+    read_span,
+)
 from canapy.exceptions import AudioError
 from canapy.synthetic import synth_song
 
@@ -155,3 +162,54 @@ def test_nan_samples(tmp_path: Path) -> None:
 
 def test_is_audio_file() -> None:
     assert is_audio_file("x.FLAC") and not is_audio_file("x.csv")
+
+
+def _patched_wav(tmp_path: Path, name: str, offset: int, value: int) -> Path:
+    """A 1 s, 16 kHz PCM WAV with one little-endian uint32 of its header overwritten."""
+    import struct
+
+    path = tmp_path / name
+    sf.write(path, np.zeros(RATE, np.float32), RATE, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    if offset < 0:  # the data chunk's size field
+        offset = data.find(b"data") + 4
+    data[offset : offset + 4] = struct.pack("<I", value)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_absurd_sample_rate_is_refused_before_allocating(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = _patched_wav(tmp_path, "one_hz.wav", 24, 1)  # fmt chunk: sample rate = 1 Hz
+    tracemalloc.start()
+    try:
+        with pytest.raises(AudioError, match=r"one_hz\.wav.*sample rate 1 Hz"):
+            load_audio(path, sample_rate=32000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20e6
+    with pytest.raises(AudioError, match="one_hz.wav"):
+        audio_info(path)
+
+
+def test_length_the_file_cannot_hold_is_refused(tmp_path: Path) -> None:
+    path = _patched_wav(tmp_path, "long_claim.wav", -1, 10**9)  # data chunk claims 1 GB
+    for call in (audio_info, load_audio, check_header):
+        with pytest.raises(AudioError, match=r"long_claim\.wav.*(truncated|claims)"):
+            call(path)
+
+
+def test_read_span_matches_load_audio_with_zeros_outside(tmp_path: Path, song: np.ndarray) -> None:
+    path = tmp_path / "a.wav"
+    sf.write(path, song, RATE, subtype="FLOAT")
+    whole, _ = load_audio(path)
+    np.testing.assert_array_equal(read_span(path, 100, 900), whole[100:900])
+    edge = read_span(path, len(whole) - 5, len(whole) + 5)
+    np.testing.assert_array_equal(edge[:5], whole[-5:])
+    assert not edge[5:].any()
+    # Resampled stretches match the whole-file resampling inside the file.
+    whole8k, _ = load_audio(path, sample_rate=8000)
+    span = read_span(path, 1000, 3000, sample_rate=8000)
+    np.testing.assert_allclose(span, whole8k[1000:3000], atol=1e-4)

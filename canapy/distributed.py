@@ -1,0 +1,170 @@
+"""Run annotation and training on a Dask cluster (this machine or many).
+
+- :func:`open_client` starts a :class:`dask.distributed.LocalCluster` of ``workers``
+  processes on this machine, or connects to an existing scheduler (``dask scheduler`` /
+  ``dask worker``, or dask-jobqueue on SLURM: see ``docs/howto-cluster.md``).
+- :func:`dask_submitter` turns the client into the ``submit(fn, *args)`` function that
+  :func:`canapy.batch.annotate_many` and :func:`canapy.workflow.fit_annotators` take:
+  failing tasks are retried, tasks of a worker that dies are redone elsewhere (Dask's own
+  bookkeeping), and results come back to this process, which writes every file.
+- Training: :func:`file_sums` (feature scaling) and :func:`file_normal_equations` (the
+  ridge sums ``XᵀX``, ``XᵀY`` of one file) are the per-file tasks; the client adds them in
+  file order, so the readout equals the single-process one to float tolerance.
+
+Dask is imported only inside :func:`open_client`: the rest of Canapy does not need it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from canapy.config import ReadoutConfig, ReservoirConfig
+from canapy.exceptions import CanapyError
+from canapy.features import FeatureExtractor
+from canapy.models import EsnClassifier
+
+__all__ = [
+    "dask_submitter",
+    "file_normal_equations",
+    "file_sums",
+    "in_order",
+    "open_client",
+    "share",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def open_client(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    threads_per_worker: int = 1,
+    processes: bool = True,
+    memory_limit: str | float | None = "auto",
+) -> Iterator[Any]:
+    """A :class:`dask.distributed.Client`, closed (with its local cluster) on exit.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a local cluster of this many workers.
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:8786``); takes precedence.
+    threads_per_worker : int
+        Threads per local worker (1: the reservoir loop is single-threaded).
+    processes : bool
+        Local workers are processes (True) or threads of this process.
+    memory_limit : str or float, optional
+        Per-worker memory limit of a local cluster (Dask's syntax).
+    """
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - declared dependency
+        raise CanapyError(
+            "distributed runs need dask[distributed]: pip install 'dask[distributed]'"
+        ) from exc
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise CanapyError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    if not workers or workers < 1:
+        raise CanapyError(f"--workers must be at least 1, not {workers}")
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=threads_per_worker,
+        processes=processes,
+        memory_limit=memory_limit,
+        dashboard_address=None,
+    )
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def dask_submitter(client: Any, retries: int = 2) -> Callable[..., Any]:
+    """``submit(fn, *args)`` on ``client``: a Dask future, retried ``retries`` times on error.
+
+    Tasks are not ``pure``: the same arguments submitted twice run twice (a failed file can
+    be resubmitted alone).
+    """
+
+    def submit(fn: Callable, *args: Any) -> Any:
+        return client.submit(fn, *args, retries=retries, pure=False)
+
+    return submit
+
+
+def _identity(obj: Any) -> Any:
+    return obj
+
+
+def share(client: Any, obj: Any) -> Any:
+    """A future of ``obj`` for tasks to take as an argument (sent to each worker once).
+
+    It is computed by a task rather than scattered: if the workers holding it die, the
+    scheduler computes it again instead of cancelling the tasks that need it (scattered
+    data cannot be recomputed, see dask/distributed#3149).
+    """
+    return client.submit(_identity, obj, pure=False)
+
+
+def in_order(
+    submit: Callable[..., Any], fn: Callable, args: Sequence[tuple], window: int = 4
+) -> Iterator[Any]:
+    """Results of ``fn(*a)`` for each ``a`` of ``args``, in order, ``window`` tasks in flight.
+
+    The window bounds what waits in memory (results of tasks finished before their turn).
+    """
+    pending: list[Any] = []
+    it = iter(args)
+    for a in it:
+        pending.append(submit(fn, *a))
+        if len(pending) >= window:
+            break
+    for a in it:
+        yield pending.pop(0).result()
+        pending.append(submit(fn, *a))
+    while pending:
+        yield pending.pop(0).result()
+
+
+def file_sums(extractor: FeatureExtractor, path: str | Path) -> tuple[int, np.ndarray, np.ndarray]:
+    """Frame count, per-dimension sum and sum of squares (float64) of one file's features."""
+    x = np.asarray(extractor(path), np.float64)
+    return len(x), x.sum(axis=0), (x**2).sum(axis=0)
+
+
+def file_normal_equations(
+    reservoir: ReservoirConfig,
+    readout: ReadoutConfig,
+    classes: Sequence[str],
+    mean: np.ndarray,
+    scale: np.ndarray,
+    extractor: FeatureExtractor,
+    path: str | Path,
+    target: np.ndarray,
+) -> EsnClassifier:
+    """An :class:`EsnClassifier` holding the ridge sums of one file only (to :meth:`merge`).
+
+    Its reservoir is dropped before it travels back: the client has its own.
+    """
+    clf = EsnClassifier(reservoir, readout).begin(classes, mean, scale)
+    clf.partial_fit([extractor(path)], [target])
+    del clf.reservoir_
+    return clf

@@ -1,0 +1,59 @@
+"""`canapy annotate` on long files: streamed, gated, failures named, others written."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from canapy.activity import load_gate
+from canapy.cli import main
+from canapy.synthetic import synth_song
+
+CONFIG = """
+[reservoir]
+units = 60
+[training]
+models = ["syntactic"]
+default_model = "syntactic"
+validation_fraction = 0.0
+[annotate]
+stream_above_s = 8.0
+block_s = 3.0
+piece_s = 6.0
+"""
+
+
+def test_annotate_streams_long_files_and_names_the_failures(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["example", str(data), "--n-files", "4"]) == 0
+    (tmp_path / "cfg.toml").write_text(CONFIG)
+    run = tmp_path / "run"
+    args = ["train", str(data), "-o", str(run), "--quiet", "--no-cache"]
+    assert main([*args, "--config", str(tmp_path / "cfg.toml")]) == 0
+    gate = load_gate(run / "gate.json")
+    assert gate.threshold > 0
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    rng = np.random.default_rng(3)
+    song = np.concatenate([synth_song(rng)[0] for _ in range(3)])
+    noise = (0.002 * rng.standard_normal(16000 * 20)).astype(np.float32)
+    sf.write(audio / "long.wav", np.concatenate([song, noise]), 16000, subtype="FLOAT")
+    sf.write(audio / "short.wav", synth_song(rng)[0], 16000, subtype="FLOAT")
+    (audio / "zz_broken.wav").write_bytes(b"RIFF....WAVEfmt garbage")
+    capsys.readouterr()
+    outs = {}
+    for flag in ([], ["--no-gate"]):
+        out = tmp_path / f"out{len(flag)}"
+        code = main(["annotate", str(run), str(audio), "-o", str(out), "--quiet", *flag])
+        assert code == 2
+        err = capsys.readouterr().err
+        assert "zz_broken.wav" in err and "not annotated" in err
+        assert sorted(p.name for p in out.iterdir()) == ["long.csv", "short.csv"]
+        outs[bool(flag)] = pd.read_csv(out / "long.csv", dtype={"syll": str})
+    gated, everything = outs[False], outs[True]
+    # The trailing 20 s of noise are not sent through the model with the gate on.
+    assert gated["end"].max() <= len(song) / 16000 + gate.margin_s + 0.05
+    in_song = everything[everything["end"] <= len(song) / 16000]
+    assert len(in_song) > 20
+    assert len(gated) >= 0.95 * len(in_song)

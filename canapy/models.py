@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -224,6 +225,10 @@ class EnsembleClassifier:
         """
         return predict_proba_many([self], X)[0]
 
+    def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Most probable class index per frame."""
+        return [np.argmax(p, axis=1) for p in self.predict_proba(X)]
+
 
 def _leaves(estimator: EsnClassifier | EnsembleClassifier) -> list[EsnClassifier]:
     return list(estimator.members) if isinstance(estimator, EnsembleClassifier) else [estimator]
@@ -239,18 +244,22 @@ def predict_proba_many(
     once and each readout applied to them. Returns ``out[e][i]``, shape ``(T_i,
     n_classes)``, for estimator ``e`` and sequence ``i``.
     """
-    leaves: dict[int, EsnClassifier] = {}
+    leaves: dict[int, Any] = {}
     for est in estimators:
         for leaf in _leaves(est):
             leaves.setdefault(id(leaf), leaf)
-    first = next(iter(leaves.values()))
     proba: dict[int, list[np.ndarray]] = {k: [np.empty(0)] * len(X) for k in leaves}
-    if all(first.shares_design(leaf) for leaf in leaves.values()):
+    esns = {k: leaf for k, leaf in leaves.items() if isinstance(leaf, EsnClassifier)}
+    for k, leaf in leaves.items():  # any other FrameClassifier (e.g. the logreg model)
+        if k not in esns:
+            proba[k] = list(leaf.predict_proba(X))
+    first = next(iter(esns.values()), None)
+    if first is not None and all(first.shares_design(leaf) for leaf in esns.values()):
         for i, design in first.iter_designs(X):
-            for k, leaf in leaves.items():
+            for k, leaf in esns.items():
                 proba[k][i] = leaf.proba_from_design(design)
     else:
-        for k, leaf in leaves.items():
+        for k, leaf in esns.items():
             for i, design in leaf.iter_designs(X):
                 proba[k][i] = leaf.proba_from_design(design)
     out = []
@@ -258,10 +267,6 @@ def predict_proba_many(
         members = [proba[id(leaf)] for leaf in _leaves(est)]
         out.append([sum(m[i] for m in members) / len(members) for i in range(len(X))])
     return out
-
-    def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Most probable class index per frame."""
-        return [np.argmax(p, axis=1) for p in self.predict_proba(X)]
 
 
 def feature_scaling(X: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,8 @@ from canapy.corpus import Corpus
 from canapy.exceptions import CanapyError
 from canapy.io_utils import atomic_open
 from canapy.labels import frame_targets
-from canapy.workflow import ProgressFn, _no_progress, _scaled, fit_annotators, resolve_sample_rate
+from canapy.progress import ProgressFn, no_progress, scaled
+from canapy.workflow import fit_annotators, resolve_sample_rate
 
 __all__ = [
     "MERGE_RATE",
@@ -360,7 +361,7 @@ def find_suspects(
         Fewer than two annotated files, or ``n_folds < 2``.
     """
     start = time.perf_counter()
-    progress = progress or _no_progress
+    progress = progress or no_progress
     files = list(corpus.annotated)
     if n_folds < 2:
         raise CanapyError(f"the review needs at least 2 folds, got n_folds={n_folds}")
@@ -380,7 +381,7 @@ def find_suspects(
             train = [p for p, g in zip(files, fold_of, strict=True) if g != f]
             held = [p for p, g in zip(files, fold_of, strict=True) if g == f]
             lo, hi = f / k, (f + 1) / k
-            fit_progress = _scaled(progress, lo, lo + 0.85 * (hi - lo))
+            fit_progress = scaled(progress, lo, lo + 0.85 * (hi - lo))
             logger.info("review fold %d/%d: %d training files", f + 1, k, len(train))
             annotators = fit_annotators(corpus, train, review_cfg, sample_rate, cache, fit_progress)
             progress(lo + 0.85 * (hi - lo), f"fold {f + 1}/{k}: judging {len(held)} files")

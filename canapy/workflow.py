@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from canapy.labels import frame_targets, make_classes
 from canapy.metrics import EvaluationResult, evaluate_segments
 from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
 from canapy.persistence import load_model, save_model
+from canapy.progress import ProgressFn, no_progress, scaled
 
 __all__ = [
     "FeatureSequence",
@@ -48,17 +49,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ProgressFn = Callable[[float, str], None]
 RUN_FILE = "run.json"
-
-
-def _no_progress(fraction: float, message: str) -> None:
-    """Default progress callback: log at debug level."""
-    logger.debug("%3.0f%% %s", 100 * fraction, message)
-
-
-def _scaled(progress: ProgressFn, lo: float, hi: float) -> ProgressFn:
-    return lambda f, msg: progress(lo + (hi - lo) * min(1.0, max(0.0, f)), msg)
 
 
 def default_cache_dir() -> Path:
@@ -154,7 +145,7 @@ def fit_annotators(
     cfg: Config,
     sample_rate: int,
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> dict[str, Annotator]:
     """Train the annotators listed in ``cfg.training.models`` on the files ``paths``.
 
@@ -234,7 +225,7 @@ def predict_files(
     annotator: Annotator,
     paths: Sequence[Path | str],
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
     keep_proba: bool = False,
 ) -> dict[str, pd.DataFrame | tuple[pd.DataFrame, np.ndarray]]:
     """Annotate audio files: ``{str(path): segments}`` (with probabilities if asked).
@@ -271,7 +262,7 @@ def evaluate_annotators(
     corpus: Corpus,
     paths: Sequence[Path],
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> dict[str, EvaluationResult]:
     """Metrics of each annotator on the annotated files ``paths`` of ``corpus``."""
     reference = corpus.subset(paths).segments
@@ -281,7 +272,7 @@ def evaluate_annotators(
     for k, kind in enumerate(kinds):
         ann = annotators[kind]
         preds = predict_files(
-            ann, paths, cache_dir, _scaled(progress, k / len(kinds), (k + 1) / len(kinds))
+            ann, paths, cache_dir, scaled(progress, k / len(kinds), (k + 1) / len(kinds))
         )
         results[kind] = evaluate_segments(
             reference,
@@ -320,7 +311,7 @@ def train(
     cfg: Config,
     run_dir: str | Path,
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> TrainResult:
     """Train, measure on held-out files, retrain on every file and save the models.
 
@@ -341,14 +332,14 @@ def train(
     validation: dict[str, EvaluationResult] = {}
     if val_paths:
         held_out = fit_annotators(
-            corpus, fit_paths, cfg, sample_rate, cache_dir, _scaled(progress, 0.0, 0.4)
+            corpus, fit_paths, cfg, sample_rate, cache_dir, scaled(progress, 0.0, 0.4)
         )
         validation = evaluate_annotators(
-            held_out, corpus, val_paths, cache_dir, _scaled(progress, 0.4, 0.5)
+            held_out, corpus, val_paths, cache_dir, scaled(progress, 0.4, 0.5)
         )
-        final_progress = _scaled(progress, 0.5, 0.97)
+        final_progress = scaled(progress, 0.5, 0.97)
     else:
-        final_progress = _scaled(progress, 0.0, 0.97)
+        final_progress = scaled(progress, 0.0, 0.97)
     annotators = fit_annotators(corpus, paths, cfg, sample_rate, cache_dir, final_progress)
     seconds = time.perf_counter() - start
     fingerprint = corpus_fingerprint(corpus)
@@ -452,7 +443,7 @@ def annotate_files(
     out_dir: str | Path,
     annot_format: str = "marron1csv",
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> list[Path]:
     """Annotate audio files and write one annotation file each into ``out_dir``."""
     preds = predict_files(annotator, paths, cache_dir, progress)
@@ -468,7 +459,7 @@ def evaluate_run(
     corpus: Corpus,
     kinds: Sequence[str] | None = None,
     cache_dir: Path | None = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> dict[str, EvaluationResult]:
     """Metrics of a run's models on every annotated file of ``corpus``."""
     annotators = load_annotators(run_dir, kinds)

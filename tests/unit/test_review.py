@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 from pathlib import Path
 
@@ -200,14 +199,13 @@ def test_review_needs_two_files_and_two_folds(tmp_path):
 
 
 def test_review_cli_writes_ranked_csv(tmp_path, capsys):
-    from canapy.cli_review import add_parsers
+    from canapy.cli import build_parser
 
     folder = make_example_corpus(tmp_path / "data", n_files=4, seed=5, n_unlabelled=0)
     config = tmp_path / "small.toml"
     config.write_text("[reservoir]\nunits = 60\n[training]\nvalidation_fraction = 0.0\n")
     out = tmp_path / "suspects.csv"
-    parser = argparse.ArgumentParser(prog="canapy")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
+    parser = build_parser()
     argv = [
         "review",
         str(folder),

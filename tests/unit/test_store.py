@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess
@@ -349,11 +348,9 @@ def test_edit_history_is_bounded(table):
 
 # ------------------------------------------------------------------------------ CLI
 def _run_cli(argv: list[str]) -> int:
-    from canapy.cli_review import add_parsers
+    from canapy.cli import build_parser
 
-    parser = argparse.ArgumentParser(prog="canapy")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     return args.func(args)
 
 

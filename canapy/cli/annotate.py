@@ -1,0 +1,74 @@
+"""``canapy annotate``: annotate audio files with a trained model."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from canapy.cli.common import MODEL_CHOICES, add_cache_args, cache_dir, run_folder, warn
+from canapy.exceptions import CanapyError
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``annotate``."""
+    p = subparsers.add_parser("annotate", help="annotate audio files with a trained model")
+    p.add_argument("run_dir", help="run folder written by `canapy train`")
+    p.add_argument("audio_dir", help="folder (or file) of audio to annotate")
+    p.add_argument("--output", "-o", required=True, help="folder for the annotation files")
+    p.add_argument("--format", default="marron1csv", help="output format (default marron1csv)")
+    p.add_argument(
+        "--model",
+        choices=list(MODEL_CHOICES),
+        help="which model of the run (default: the run's default)",
+    )
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable audio files")
+    add_cache_args(p)
+    p.set_defaults(func=run)
+
+
+def audio_files(folder: Path) -> list[Path]:
+    """The audio files of ``folder`` (or ``folder`` itself if it is a file), sorted.
+
+    Raises
+    ------
+    CanapyError
+        If the folder does not exist or holds no audio file.
+    """
+    from canapy.corpus import find_audio_files  # the corpus' own search: same files, same order
+
+    if folder.is_file():
+        return [folder]
+    if not folder.is_dir():
+        raise CanapyError(f"{folder}: no such folder")
+    files = list(find_audio_files(folder))
+    if not files:
+        raise CanapyError(f"{folder}: no audio file (.wav, .flac, .ogg, .npy) found")
+    return files
+
+
+def run(args: argparse.Namespace) -> int:
+    """Annotate every audio file and write one annotation file each."""
+    from canapy.audio import load_audio
+    from canapy.progress import terminal_progress
+    from canapy.workflow import annotate_files
+
+    annotator = run_folder().load_default_annotator(args.run_dir, args.model)
+    good = []
+    for path in audio_files(Path(args.audio_dir)):
+        try:
+            if args.skip_bad:
+                load_audio(path)
+            good.append(path)
+        except CanapyError as exc:
+            warn(f"skipped {exc}")
+    with terminal_progress("annotate", args.quiet) as progress:
+        written = annotate_files(
+            annotator, good, Path(args.output), args.format, cache_dir(args), progress
+        )
+    print(
+        f"wrote {len(written)} annotation files ({args.format}) to {args.output} "
+        f"with the {annotator.kind} model"
+    )
+    return 0

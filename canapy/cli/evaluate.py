@@ -1,0 +1,48 @@
+"""``canapy evaluate``: measure a run's models on an annotated corpus."""
+
+from __future__ import annotations
+
+import argparse
+
+from canapy.cli.common import (
+    MODEL_CHOICES,
+    add_cache_args,
+    add_data_args,
+    cache_dir,
+    load_corpus,
+    print_metrics,
+)
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``evaluate``."""
+    p = subparsers.add_parser("evaluate", help="measure a run's models on an annotated corpus")
+    p.add_argument("run_dir", help="run folder written by `canapy train`")
+    add_data_args(p)
+    p.add_argument("--model", choices=list(MODEL_CHOICES))
+    p.add_argument("--json", help="also write every metric to this JSON file")
+    add_cache_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print summary and per-class metrics; optionally write them as JSON."""
+    from canapy.io_utils import atomic_write_json
+    from canapy.progress import terminal_progress
+    from canapy.workflow import evaluate_run
+
+    corpus = load_corpus(args)
+    models = [args.model] if args.model else None
+    with terminal_progress("evaluate", args.quiet) as progress:
+        results = evaluate_run(args.run_dir, corpus, models, cache_dir(args), progress)
+    print(f"{len(corpus.annotated)} files, {len(corpus.segments)} reference segments")
+    print_metrics(results)
+    for kind, res in results.items():
+        print(f"\n{kind}: per-class (frame level)")
+        print(res.per_class.round(3).to_string())
+    if args.json:
+        atomic_write_json(args.json, {k: v.to_dict() for k, v in results.items()})
+        print(f"\nmetrics written to {args.json}")
+    return 0

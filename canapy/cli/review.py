@@ -1,0 +1,101 @@
+"""``canapy review``: rank hand labels by how suspicious they look.
+
+A thin wrapper over :func:`canapy.review.find_suspects`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from canapy.cli.common import (
+    add_cache_args,
+    add_config_args,
+    add_data_args,
+    add_store_arg,
+    cache_dir,
+    load_cfg,
+    load_corpus,
+    open_store,
+    print_table,
+    version_number,
+)
+from canapy.exceptions import CanapyError
+
+__all__ = ["add_parser", "run"]
+
+SHOWN = ["wave", "start", "end", "syll", "suggested", "score", "reason"]
+"""Columns of the suspects printed on the terminal."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``review``."""
+    p = subparsers.add_parser(
+        "review",
+        help="rank hand labels by how suspicious they look (cross-validated models)",
+        description="Train annotators on all folds but one and let them judge the held-out "
+        "files' hand labels; write the segments ranked by suspicion score.",
+    )
+    add_data_args(p)
+    p.add_argument("--output", "-o", required=True, help="CSV file of the ranked suspects")
+    p.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    add_config_args(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of the split into folds")
+    p.add_argument("--top", type=int, default=10, help="suspects to print (default 10)")
+    p.add_argument(
+        "--from-version",
+        type=version_number,
+        help="review this version of the annotation store instead of the annotation files",
+    )
+    add_store_arg(p)
+    add_cache_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Cross-validated review; writes the ranked suspects CSV."""
+    from canapy.progress import terminal_progress
+    from canapy.review import find_suspects
+
+    if args.folds < 2:
+        raise CanapyError(f"--folds must be at least 2, got {args.folds}")
+    output = Path(args.output).resolve()
+    if (
+        args.format == "marron1csv"
+        and output.suffix == ".csv"
+        and Path(args.data_dir).resolve() in (output.parents)
+    ):
+        raise CanapyError(
+            f"{args.output}: inside {args.data_dir}, this CSV would be read as an annotation "
+            "file next time; write the suspects list outside the data folder"
+        )
+    cfg = load_cfg(args)
+    if args.from_version is not None:
+        store = open_store(args)
+        corpus = store.as_corpus(args.from_version)
+        source = f"version {args.from_version} of {store.root}"
+    else:
+        corpus = load_corpus(args)
+        source = str(args.data_dir)
+    k = min(args.folds, len(corpus.annotated))
+    print(
+        f"reviewing {len(corpus.segments)} segments of {len(corpus.annotated)} files "
+        f"({source}) with {k}-fold cross-validation: {k} trainings"
+    )
+    with terminal_progress("review", args.quiet) as progress:
+        result = find_suspects(corpus, cfg, args.folds, cache_dir(args), progress, args.seed)
+    path = result.to_csv(args.output)
+    seg = result.segments
+    n_flagged = int((seg["score"] >= 0.5).sum())
+    print(
+        f"{n_flagged} of {len(seg)} segments have a suspicion score >= 0.5 "
+        f"({result.seconds:.0f} s); ranked list written to {path}"
+    )
+    if len(seg):
+        print(f"\nmost suspicious {min(args.top, len(seg))}:")
+        print_table(seg[SHOWN].head(args.top))
+    merges = result.merge_candidates
+    if len(merges):
+        print("\nlabels the models confuse (a heard as b):")
+        print_table(merges.head(args.top))
+    return 0

@@ -1,0 +1,50 @@
+"""``canapy train``: train annotators on an annotated corpus."""
+
+from __future__ import annotations
+
+import argparse
+
+from canapy.cli.common import (
+    add_cache_args,
+    add_config_args,
+    add_data_args,
+    cache_dir,
+    load_cfg,
+    load_corpus,
+    print_metrics,
+    warn,
+)
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``train``."""
+    p = subparsers.add_parser("train", help="train annotators on an annotated corpus")
+    add_data_args(p)
+    p.add_argument("--output", "-o", required=True, help="run folder to write the models into")
+    add_config_args(p)
+    add_cache_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, save the run folder, print the held-out metrics."""
+    from canapy.progress import terminal_progress
+    from canapy.workflow import train
+
+    cfg = load_cfg(args)
+    corpus = load_corpus(args)
+    for warning in corpus.check():
+        warn(warning)
+    print(
+        f"training on {len(corpus.annotated)} annotated files, "
+        f"{len(corpus.segments)} segments, labels: {', '.join(corpus.labels)}"
+    )
+    with terminal_progress("train", args.quiet) as progress:
+        result = train(corpus, cfg, args.output, cache_dir(args), progress)
+    print(f"trained {', '.join(result.annotators)} in {result.seconds:.1f} s -> {result.run_dir}")
+    if result.validation:
+        print(f"held-out metrics ({len(result.validation_files)} files):")
+        print_metrics(result.validation)
+    return 0

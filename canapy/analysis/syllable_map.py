@@ -38,7 +38,7 @@ class SyllableMap:
     pca_components : int
         Dimensions kept before UMAP (speed and noise); capped by the data.
     min_cluster_size : int, optional
-        HDBSCAN smallest cluster; default ``max(5, n / 200)``.
+        HDBSCAN smallest cluster; default ``max(10, n / 50)`` (2 % of the segments).
     min_samples : int, optional
         HDBSCAN density parameter; default ``min_cluster_size``.
     seed : int
@@ -119,7 +119,7 @@ class SyllableMap:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.embedding_ = self.umap_.fit_transform(Z).astype(np.float32)
-        size = self.min_cluster_size or max(5, len(X) // 200)
+        size = self.min_cluster_size or max(10, len(X) // 50)
         self.min_cluster_size_ = int(min(size, max(2, len(X) // 2)))
         hdb = HDBSCAN(
             min_cluster_size=self.min_cluster_size_,

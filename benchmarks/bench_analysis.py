@@ -21,7 +21,7 @@
 Usage::
 
     python benchmarks/bench_analysis.py [--data ../shared/data] [--json out.json]
-        [--skip-review] [--cache-dir DIR]
+        [--parts canary map scale review] [--model RUN_DIR] [--cache-dir DIR]
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ import numpy as np
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results"
+PARTS = ("canary", "map", "scale", "review")
 
 
 def _clock() -> tuple[float, float]:
@@ -233,7 +234,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, default=RESULTS / "analysis.json")
     parser.add_argument("--cache-dir", type=Path, help="feature cache (default: temporary)")
-    parser.add_argument("--skip-review", action="store_true", help="skip part 4 (5 trainings)")
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="parts to run (default all; run them in separate processes to go faster)",
+    )
+    parser.add_argument(
+        "--model", type=Path, help="run folder of a model trained on Bird0_0-39 (default: train)"
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 50000])
     parser.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)
@@ -248,17 +258,25 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {"machine": "shared 2-core machine, busy with other jobs: compare CPU times"}
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache_dir or Path(tmp)
-        print("canary syntax...", file=sys.stderr, flush=True)
-        res["canary_syntax"] = canary_syntax(args.data)
-        corpus = bird0_train(args.data)
-        res["bird0_train_segments"] = len(corpus.segments)
-        print("training the model for the reservoir representation...", file=sys.stderr)
-        t = _clock()
-        annotator = train_model(corpus, cache)
-        res["model_training"] = _since(t)
-        res["map_vs_labels"], vectors = map_agreement(corpus, annotator, cache)
-        res["map_scale_synthetic"] = scale(vectors["logmel"][0], args.sizes)
-        if not args.skip_review:
+        if "canary" in args.parts:
+            print("canary syntax...", file=sys.stderr, flush=True)
+            res["canary_syntax"] = canary_syntax(args.data)
+        if {"map", "scale", "review"} & set(args.parts):
+            corpus = bird0_train(args.data)
+            res["bird0_train_segments"] = len(corpus.segments)
+            t = _clock()
+            if args.model:
+                from canapy.workflow import load_default_annotator
+
+                annotator = load_default_annotator(args.model, "syntactic")
+            else:
+                print("training the model for the reservoir representation...", file=sys.stderr)
+                annotator = train_model(corpus, cache)
+                res["model_training"] = _since(t)
+            res["map_vs_labels"], vectors = map_agreement(corpus, annotator, cache)
+        if "scale" in args.parts:
+            res["map_scale_synthetic"] = scale(vectors["logmel"][0], args.sizes)
+        if "review" in args.parts:
             print("review with map evidence...", file=sys.stderr, flush=True)
             res["review_with_map"] = review_with_map(args.data, corpus, vectors, cache, args.folds)
     args.json.parent.mkdir(parents=True, exist_ok=True)

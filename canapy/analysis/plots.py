@@ -39,6 +39,20 @@ def _palette(n: int) -> list[str]:
     return [Turbo256[int(i)] for i in np.linspace(0, 255, n)]
 
 
+def _natural_key(value: str) -> tuple:
+    """Numbers in numeric order (noise ``-1`` last), then text.
+
+    >>> sorted(["10", "2", "-1", "b"], key=_natural_key)
+    ['2', '10', 'b', '-1']
+    """
+    if value == "-1":
+        return (2, 0, "")
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0, value)
+
+
 def transition_heatmap(matrix: pd.DataFrame, title: str = "Transition probabilities") -> Any:
     """Heat map of a transition table (rows: from, columns: to), values in [0, 1].
 
@@ -138,11 +152,11 @@ def transition_graph(
         {
             "x": [pos[n][0] for n in nodes],
             "y": [pos[n][1] for n in nodes],
-            "name": nodes,
+            "name": [n.strip("<>") for n in nodes],
             "color": ["#bbbbbb" if s else "#3182bd" for s in special],
         }
     )
-    fig.scatter("x", "y", size=22, color="color", source=source)
+    fig.scatter("x", "y", size=26, color="color", source=source)
     fig.add_layout(
         LabelSet(
             x="x",
@@ -151,7 +165,7 @@ def transition_graph(
             source=source,
             text_align="center",
             text_baseline="middle",
-            text_font_size="9pt",
+            text_font_size="8pt",
             text_color="white",
         )
     )
@@ -231,7 +245,7 @@ def map_plot(
 
     data = table.dropna(subset=["x", "y"]).copy()
     data["_value"] = data[color_by].astype(str)
-    values = sorted(set(data["_value"]), key=lambda v: (v == "-1", v))
+    values = sorted(set(data["_value"]), key=_natural_key)
     colors = dict(zip(values, _palette(len(values)), strict=True))
     if "-1" in colors and color_by == "cluster":
         colors["-1"] = "#cccccc"

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from canapy.analysis.embedding import REPRESENTATIONS, corpus_representation
-from canapy.analysis.evidence import EVIDENCE_COLUMNS, map_evidence
+from canapy.analysis.evidence import EVIDENCE_COLUMNS
+from canapy.analysis.mapping import map_segments, resolve_representation
 from canapy.analysis.sequences import DEFAULT_GAP_S
-from canapy.analysis.syllable_map import SyllableMap, load_map, save_map
+from canapy.analysis.syllable_map import SyllableMap, save_map
 from canapy.analysis.syntax import SyntaxSummary, analyze_syntax
 from canapy.annotator import Annotator
 from canapy.corpus import Corpus
@@ -102,13 +102,6 @@ def _segment_frame(corpus: Corpus) -> pd.DataFrame:
     )
 
 
-def _agreement(labels: np.ndarray, clusters: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import homogeneity_completeness_v_measure
-
-    h, c, v = homogeneity_completeness_v_measure(labels, clusters)
-    return {"v_measure": round(v, 4), "homogeneity": round(h, 4), "completeness": round(c, 4)}
-
-
 def analyze_corpus(
     corpus: Corpus,
     *,
@@ -151,11 +144,7 @@ def analyze_corpus(
     notes = list(syntax.notes)
     keep = ~table["syll"].isin(set(ignore)).to_numpy()
     missing = sorted({p for p in corpus.segments["audio_path"] if not Path(p).is_file()})
-    rep = representation
-    if rep == "auto":
-        rep = "reservoir" if annotator is not None else "logmel"
-    if rep not in REPRESENTATIONS:
-        raise AnalysisError(f"unknown representation {representation!r}")
+    rep = resolve_representation(representation, annotator)
     reason = None
     if not with_map:
         reason = "not asked for (--no-map)"
@@ -167,42 +156,23 @@ def analyze_corpus(
         notes.append(f"syllable map skipped: {reason}; syntax only")
         return CorpusAnalysis(table, syntax, None, {"skipped": reason}, notes)
 
-    smap = None
-    if reuse_map is not None:
-        smap, meta = load_map(reuse_map)
-        if meta.get("representation") != rep:
-            raise AnalysisError(
-                f"{reuse_map}: this map was fitted on {meta.get('representation')!r} vectors, "
-                f"not {rep!r}; pass the same --representation (and --model)"
-            )
     kept = corpus.segments[keep].reset_index(drop=True)
-    X = corpus_representation(
-        kept, rep, annotator=annotator, cache_dir=cache_dir, progress=progress
+    mapped = map_segments(
+        kept,
+        annotator=annotator,
+        representation=rep,
+        map_params=map_params,
+        reuse_map=reuse_map,
+        cache_dir=cache_dir,
+        progress=progress,
     )
-    if smap is not None:
-        points = smap.transform(X)
-        clusters = smap.assign_clusters(points)
-    else:
-        smap = SyllableMap(**(map_params or {})).fit(X)
-        points, clusters = smap.embedding_, smap.clusters_
-    labels = kept["label"].astype(str).to_numpy()
-    evidence = map_evidence(points, labels)
     rows = np.flatnonzero(keep)
-    table.loc[rows, "x"] = points[:, 0].astype(float)
-    table.loc[rows, "y"] = points[:, 1].astype(float)
-    table.loc[rows, "cluster"] = clusters
+    table.loc[rows, "x"] = mapped.points[:, 0].astype(float)
+    table.loc[rows, "y"] = mapped.points[:, 1].astype(float)
+    table.loc[rows, "cluster"] = mapped.clusters
     for col in EVIDENCE_COLUMNS:
-        table.loc[rows, col] = evidence[col].to_numpy()
-    info = {
-        "representation": rep,
-        "reused_map": str(reuse_map) if reuse_map is not None else None,
-        "n_segments": len(kept),
-        "n_clusters": len(set(clusters.tolist()) - {-1}),
-        "noise_share": round(float(np.mean(clusters == -1)), 4),
-        "agreement_with_labels": _agreement(labels, clusters),
-        "params": smap.get_params(),
-    }
-    return CorpusAnalysis(table, syntax, smap, info, notes)
+        table.loc[rows, col] = mapped.evidence[col].to_numpy()
+    return CorpusAnalysis(table, syntax, mapped.smap, mapped.info, notes)
 
 
 def check_output(output: Path, data_dir: Path | None) -> None:

@@ -34,3 +34,7 @@ class StoreError(CanapyError):
 
 class ConflictError(StoreError):
     """Another session saved the corpus since this one loaded it."""
+
+
+class AnalysisError(CanapyError):
+    """A segment table or a map cannot be analysed (missing columns, no segments, ...)."""

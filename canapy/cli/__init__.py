@@ -16,12 +16,23 @@ import sys
 from collections.abc import Sequence
 
 from canapy import __version__
-from canapy.cli import annotate, config, dash, evaluate, example, history, models, review, train
+from canapy.cli import (
+    analyze,
+    annotate,
+    config,
+    dash,
+    evaluate,
+    example,
+    history,
+    models,
+    review,
+    train,
+)
 from canapy.cli.common import run_command
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = (train, annotate, evaluate, example, models, config, dash, review, history)
+COMMANDS = (train, annotate, evaluate, example, models, config, dash, review, history, analyze)
 """The command modules, in the order ``canapy --help`` lists them."""
 
 

@@ -11,7 +11,6 @@ from canapy.cli.common import (
     add_data_args,
     cache_dir,
     load_corpus,
-    run_folder,
     warn,
 )
 
@@ -87,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
     corpus = load_corpus(args, require_audio=False)
     annotator = None
     if args.model:
-        annotator = run_folder().load_default_annotator(args.model, args.model_kind)
+        from canapy.runs import load_default_annotator
+
+        annotator = load_default_annotator(args.model, args.model_kind)
     params = {"n_neighbors": args.n_neighbors, "min_cluster_size": args.min_cluster_size}
     with terminal_progress("analyze", args.quiet) as progress:
         result = analyze_corpus(

@@ -11,9 +11,10 @@
 - ``transitions.csv`` (first-order counts, square), ``transitions_order2.csv``,
   ``phrases.csv``, ``repeats.csv``, ``durations.csv``, ``clusters.csv`` (label × cluster);
 - ``map/``: the fitted map (a signed model folder), to :meth:`transform` later rounds;
-- ``report.html``: every figure, with Bokeh's resources inline (opens offline).
 
-Every file is written atomically.
+Every file is written atomically. The figures (``report.html``, Bokeh's resources inline)
+are drawn by :func:`canapy.dashboards.report_html.write_html_report`, outside the core,
+which ``canapy analyze`` calls after :func:`write_report`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from canapy.analysis.syntax import SyntaxSummary, analyze_syntax
 from canapy.annotator import Annotator
 from canapy.corpus import Corpus
 from canapy.exceptions import AnalysisError
-from canapy.io_utils import atomic_open, atomic_write_json, atomic_write_text
+from canapy.io_utils import atomic_open, atomic_write_json
 
 __all__ = [
     "SEGMENT_REPORT_COLUMNS",
@@ -196,17 +197,14 @@ def write_report(
     result: CorpusAnalysis,
     output: str | Path,
     data_dir: str | Path | None = None,
-    title: str = "Canapy analysis",
 ) -> Path:
-    """Write the tables, the fitted map and ``report.html`` into ``output``.
+    """Write the tables and the fitted map into ``output`` (the figures: see the module doc).
 
     Raises
     ------
     AnalysisError
         ``output`` is ``data_dir`` or inside it.
     """
-    from canapy.analysis.html import render_report
-
     output = Path(output)
     check_output(output, Path(data_dir) if data_dir is not None else None)
     output.mkdir(parents=True, exist_ok=True)
@@ -228,6 +226,5 @@ def write_report(
             save_map(
                 result.smap, output / "map", {"representation": result.map_info["representation"]}
             )
-    atomic_write_text(output / "report.html", render_report(result, title))
     logger.info("analysis report written to %s", output)
     return output

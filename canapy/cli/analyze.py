@@ -80,6 +80,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Analyse, write the report folder, print the main figures."""
     from canapy.analysis.report import analyze_corpus, check_output, write_report
+    from canapy.dashboards.report_html import write_html_report  # lazy: Bokeh is slow to import
     from canapy.progress import terminal_progress
 
     check_output(Path(args.output), Path(args.data_dir))
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
         )
     out = write_report(result, args.output, data_dir=args.data_dir)
+    page = write_html_report(result, out)
     syn = result.syntax.to_dict()
     print(
         f"{syn['n_files']} files, {syn['n_bouts']} bouts, {syn['n_symbols']} {args.unit}s, "
@@ -125,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         )
     for note in result.notes:
         warn(note)
-    print(f"report written to {out / 'report.html'}")
+    print(f"report written to {page}")
     return 0
 
 

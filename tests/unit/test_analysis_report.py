@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from canapy.analysis import plots
 from canapy.analysis.report import SEGMENT_REPORT_COLUMNS, analyze_corpus, write_report
 from canapy.analysis.syntax import analyze_syntax
 from canapy.cli import main
 from canapy.corpus import load_corpus
+from canapy.dashboards import analysis_plots as plots
 from canapy.exceptions import AnalysisError
 from canapy.synthetic import make_example_corpus
 

@@ -1,17 +1,30 @@
-"""Assemble the analysis figures into one standalone HTML page (Bokeh resources inline)."""
+"""Assemble the analysis figures into one standalone HTML page (Bokeh resources inline).
+
+``canapy analyze`` writes the tables through :func:`canapy.analysis.report.write_report`
+(core, no Bokeh) and then this page through :func:`write_html_report`, importing this
+module inside its ``run`` so the core never imports Bokeh.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from canapy.analysis import plots
+from canapy.dashboards import analysis_plots as plots
+from canapy.io_utils import atomic_write_text
 
 if TYPE_CHECKING:
     from canapy.analysis.report import CorpusAnalysis
 
-__all__ = ["render_report"]
+__all__ = ["REPORT_PAGE", "render_report", "write_html_report"]
+
+logger = logging.getLogger(__name__)
+
+REPORT_PAGE = "report.html"
+"""File name of the page inside the report folder."""
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
@@ -53,9 +66,7 @@ def _summary_rows(result: CorpusAnalysis) -> list[tuple[str, str]]:
 
 def render_report(result: CorpusAnalysis, title: str = "Canapy analysis") -> str:
     """The whole report as one HTML string, openable without network access."""
-    from bokeh.embed import file_html
     from bokeh.layouts import column, row
-    from bokeh.resources import INLINE
 
     syn = result.syntax
     parts = [
@@ -78,4 +89,43 @@ def render_report(result: CorpusAnalysis, title: str = "Canapy analysis") -> str
     if not repeats.empty and int(np.max(repeats["repeats"])) > 1:
         parts.append(plots.figures_note("<h2>Repeats per phrase</h2>"))
         parts.append(plots.repeat_plots(repeats))
-    return file_html(column(*parts), resources=INLINE, title=title)
+    return standalone_page(column(*parts), title)
+
+
+def standalone_page(model: Any, title: str) -> str:
+    """One HTML page showing a Bokeh ``model``, with Bokeh's JavaScript inline (no network).
+
+    Not :func:`bokeh.embed.file_html`: Bokeh adds the ``__javascript__`` files of *every*
+    registered model class to such a page, used or not, and once Panel is imported (as it is
+    inside this package) that means ``<script src="static/extensions/panel/...">`` tags,
+    which fail offline. The analysis figures use Bokeh's built-in models only, so the page
+    carries Bokeh's own code (core, WebGL, widgets for the text blocks) and nothing else.
+    """
+    from html import escape
+
+    from bokeh.embed import components
+    from bokeh.resources import Resources
+
+    inline = Resources(mode="inline", components=["bokeh", "bokeh-gl", "bokeh-widgets"])
+    script, div = components(model)
+    code = "\n".join(f'<script type="text/javascript">\n{raw}\n</script>' for raw in inline.js_raw)
+    style = "\n".join(f"<style>\n{raw}\n</style>" for raw in inline.css_raw)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(title)}</title>\n{style}\n{code}\n</head>\n"
+        f"<body>\n{div}\n{script}\n</body>\n</html>\n"
+    )
+
+
+def write_html_report(
+    result: CorpusAnalysis, output: str | Path, title: str = "Canapy analysis"
+) -> Path:
+    """Write :func:`render_report` atomically as ``output/report.html``; return its path.
+
+    ``output`` is the report folder :func:`canapy.analysis.report.write_report` filled
+    (and checked against the data folder).
+    """
+    page = Path(output) / REPORT_PAGE
+    atomic_write_text(page, render_report(result, title))
+    logger.info("analysis page written to %s", page)
+    return page

@@ -1,9 +1,9 @@
-"""Bokeh plot builders for the analysis report: pure functions from data to a figure.
+"""Bokeh plot builders for the analysis views: pure functions from data to a figure.
 
 Each builder takes plain tables (the ones :mod:`canapy.analysis` computes) and returns a
-Bokeh model; none reads files or keeps state, so the dashboard can show the same figures
-(``pn.pane.Bokeh(builder(...))``). Bokeh is imported inside the functions: the core
-package does not import it at start-up.
+Bokeh model; none reads files or keeps state. The HTML report of ``canapy analyze``
+(:mod:`canapy.dashboards.report_html`) and the dashboard's tabs show the same figures.
+Bokeh is imported inside the functions, so importing this module stays cheap.
 """
 
 from __future__ import annotations

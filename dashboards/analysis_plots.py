@@ -9,6 +9,7 @@ Bokeh is imported inside the functions, so importing this module stays cheap.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,10 @@ __all__ = [
     "WEBGL_ABOVE",
     "entropy_plot",
     "figures_note",
+    "map_colors",
     "map_plot",
     "repeat_plots",
+    "selectable_map",
     "summary_table",
     "transition_graph",
     "transition_heatmap",
@@ -278,6 +281,110 @@ def map_plot(
     fig.legend.label_text_font_size = "8pt"
     fig.add_layout(fig.legend[0], "right")
     fig.axis.visible = False
+    return fig
+
+
+def map_colors(values: pd.Series, continuous: bool = False) -> list[str]:
+    """One colour per value: a palette over the distinct values, or a white-to-red ramp.
+
+    Categorical values take :func:`_palette` in natural order (cluster ``-1``, HDBSCAN
+    noise, is grey); continuous ones (in [0, 1], e.g. a suspicion score) go from light
+    grey to red.
+
+    >>> map_colors(pd.Series(["b", "a", "b"]))
+    ['#aec7e8', '#1f77b4', '#aec7e8']
+    >>> map_colors(pd.Series([0.0, 1.0]), continuous=True)
+    ['#dddddd', '#d62728']
+    """
+    if continuous:
+        v = np.clip(np.nan_to_num(values.to_numpy(float), nan=0.0), 0.0, 1.0)
+        lo, hi = np.array([0xDD, 0xDD, 0xDD]), np.array([0xD6, 0x27, 0x28])
+        rgb = np.round(lo[None, :] + v[:, None] * (hi - lo)[None, :]).astype(int)
+        return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb]
+    text = values.astype(str)
+    distinct = sorted(set(text), key=_natural_key)
+    colors = dict(zip(distinct, _palette(len(distinct)), strict=True))
+    if "-1" in colors:
+        colors["-1"] = "#cccccc"
+    return [colors[v] for v in text]
+
+
+def selectable_map(
+    view: pd.DataFrame,
+    color_by: str = "label",
+    title: str | None = None,
+    width: int = 560,
+    height: int = 480,
+) -> Any:
+    """The syllable map as one selectable scatter (lasso, box, tap), for the dashboard.
+
+    Parameters
+    ----------
+    view : DataFrame
+        :func:`canapy.dashboards.state.map_view` rows (``segment_id, audio_path, onset_s,
+        offset_s, label, predicted, cluster, suspicion, x, y``).
+    color_by : {"label", "predicted", "cluster", "suspicion"}
+        Column giving the colour; ``suspicion`` is a continuous ramp, the others a palette.
+
+    Returns
+    -------
+    bokeh figure
+        One scatter renderer whose data source rows follow ``view``'s rows (its
+        ``selected.indices`` are row numbers of ``view``); hover shows label, prediction,
+        cluster, suspicion, file and time. WebGL above :data:`WEBGL_ABOVE` points.
+    """
+    from bokeh.models import ColumnDataSource
+    from bokeh.plotting import figure
+
+    data = pd.DataFrame(
+        {
+            "x": view["x"].to_numpy(float),
+            "y": view["y"].to_numpy(float),
+            "label": view["label"].astype(str).to_numpy(),
+            "predicted": view["predicted"].astype(str).to_numpy(),
+            "cluster": view["cluster"].astype(str).to_numpy(),
+            "suspicion": view["suspicion"].astype(float).round(3).to_numpy(),
+            "file": [Path(str(p)).name for p in view["audio_path"]],
+            "start": view["onset_s"].to_numpy(float),
+        }
+    )
+    data["color"] = map_colors(data[color_by], continuous=color_by == "suspicion")
+    data["value"] = data[color_by].astype(str)
+    fig = figure(
+        title=title or f"Syllable map, coloured by {color_by}",
+        width=width,
+        height=height,
+        tools="lasso_select,box_select,tap,wheel_zoom,pan,reset,hover",
+        active_drag="lasso_select",
+        tooltips=[
+            ("label", "@label"),
+            ("predicted", "@predicted"),
+            ("cluster", "@cluster"),
+            ("suspicion", "@suspicion"),
+            ("file", "@file"),
+            ("start", "@start{0.000} s"),
+        ],
+        output_backend="webgl" if len(data) > WEBGL_ABOVE else "canvas",
+    )
+    scatter_kw: dict[str, Any] = {}
+    if color_by != "suspicion" and data["value"].nunique() <= 40:
+        scatter_kw["legend_field"] = "value"
+    fig.scatter(
+        "x",
+        "y",
+        source=ColumnDataSource(data),
+        size=6,
+        color="color",
+        alpha=0.75,
+        nonselection_alpha=0.15,
+        selection_line_color="black",
+        **scatter_kw,
+    )
+    if fig.legend:
+        fig.legend.label_text_font_size = "8pt"
+        fig.add_layout(fig.legend[0], "right")
+    fig.axis.visible = False
+    fig.grid.visible = False
     return fig
 
 

@@ -6,6 +6,8 @@
 - :class:`~.correction.CorrectionState` (``state.correction``): the working table, its
   undo history, saved versions, the retrain comparison.
 - :class:`~.review.ReviewState` (``state.review``): suspects and unlabelled recordings.
+- :class:`~.syllable_map.MapState` (``state.syllable_map``): the map of the working
+  table, the points selected on it.
 """
 
 from canapy.runs import OPTIMISTIC, RUN_COLUMNS, new_run_dir, runs_table
@@ -14,6 +16,7 @@ from .correction import CLASS_OPERATIONS, TRASH_LABEL, CorrectionState, StoredTa
 from .form import CONFIG_FIELDS, ConfigForm
 from .review import ReviewState
 from .session import AppState, LoadedCorpus
+from .syllable_map import COLOR_BY, MAP_COLUMNS, MapState, map_view
 from .tables import (
     METRIC_COLUMNS,
     SUSPECT_SHOWN,
@@ -26,7 +29,9 @@ from .tasks import Cancelled, Dispatch, TaskRunner, describe_error
 
 __all__ = [
     "CLASS_OPERATIONS",
+    "COLOR_BY",
     "CONFIG_FIELDS",
+    "MAP_COLUMNS",
     "METRIC_COLUMNS",
     "OPTIMISTIC",
     "RUN_COLUMNS",
@@ -38,11 +43,13 @@ __all__ = [
     "CorrectionState",
     "Dispatch",
     "LoadedCorpus",
+    "MapState",
     "ReviewState",
     "StoredTable",
     "TaskRunner",
     "compare_summaries",
     "describe_error",
+    "map_view",
     "metrics_frame",
     "new_run_dir",
     "rank_by_confidence",

@@ -28,6 +28,7 @@ from canapy.runs import RUN_COLUMNS, heldout_description, new_run_dir, runs_tabl
 from .correction import CorrectionState, StoredTable, read_store
 from .form import ConfigForm
 from .review import ReviewState
+from .syllable_map import MapState
 from .tables import compare_summaries
 from .tasks import Dispatch, Progress, TaskRunner
 
@@ -106,6 +107,7 @@ class AppState(param.Parameterized):
     form = param.ClassSelector(class_=ConfigForm, doc="The config being edited.")
     correction = param.ClassSelector(class_=CorrectionState, doc="The working table.")
     review = param.ClassSelector(class_=ReviewState, doc="Suspects and unlabelled files.")
+    syllable_map = param.ClassSelector(class_=MapState, doc="The map of the working table.")
 
     corpus = param.Parameter(default=None, doc="The loaded canapy.corpus.Corpus.")
     corpus_error = param.String(default="")
@@ -150,6 +152,7 @@ class AppState(param.Parameterized):
             form=form,
             correction=correction,
             review=ReviewState(tasks=tasks, form=form, correction=correction),
+            syllable_map=MapState(tasks=tasks, correction=correction),
             **params,
         )
         self._trained: dict[str, Any] = {}  # run_dir -> RunEvaluation of runs trained here

@@ -17,6 +17,7 @@ import pandas as pd
 
 __all__ = [
     "WEBGL_ABOVE",
+    "divergence_plot",
     "entropy_plot",
     "figures_note",
     "map_colors",
@@ -385,6 +386,55 @@ def selectable_map(
         fig.add_layout(fig.legend[0], "right")
     fig.axis.visible = False
     fig.grid.visible = False
+    return fig
+
+
+def divergence_plot(
+    transitions: pd.DataFrame,
+    js_joint_bits: float,
+    names: tuple[str, str] = ("hand", "model"),
+    top: int = 15,
+) -> Any:
+    """The transitions whose probability differs most between two sets, as bars.
+
+    Parameters
+    ----------
+    transitions : DataFrame
+        :attr:`canapy.analysis.compare.SyntaxComparison.transitions` (``from, to, p_a,
+        p_b, difference``), largest absolute difference first.
+    js_joint_bits : float
+        Jensen–Shannon divergence of the joint transition distributions (in the title).
+    names : (str, str)
+        Names of set a and set b.
+    top : int
+        Bars shown.
+    """
+    from bokeh.models import ColumnDataSource
+    from bokeh.plotting import figure
+
+    rows = transitions.head(top).iloc[::-1]
+    names_ab = [f"{a} → {b}" for a, b in zip(rows["from"], rows["to"], strict=True)]
+    source = ColumnDataSource(
+        {
+            "name": names_ab,
+            "difference": rows["difference"].to_numpy(float),
+            "p_a": rows["p_a"].to_numpy(float),
+            "p_b": rows["p_b"].to_numpy(float),
+            "color": ["#d62728" if d > 0 else "#1f77b4" for d in rows["difference"]],
+        }
+    )
+    fig = figure(
+        title=f"P({names[1]}) − P({names[0]}) per transition; JS divergence "
+        f"{js_joint_bits:.3f} bits",
+        y_range=names_ab or [""],
+        width=520,
+        height=max(220, 22 * len(names_ab) + 80),
+        tools="hover,save",
+        tooltips=[("transition", "@name"), (names[0], "@p_a{0.000}"), (names[1], "@p_b{0.000}")],
+        x_axis_label="difference of transition probability",
+    )
+    fig.hbar(y="name", right="difference", left=0, height=0.7, color="color", source=source)
+    fig.ygrid.visible = False
     return fig
 
 

@@ -8,6 +8,8 @@
 - :class:`~.review.ReviewState` (``state.review``): suspects and unlabelled recordings.
 - :class:`~.syllable_map.MapState` (``state.syllable_map``): the map of the working
   table, the points selected on it.
+- :class:`~.syntax.SyntaxState` (``state.syntax``): song syntax of the hand labels, the
+  model's output and any opened annotation set.
 """
 
 from canapy.runs import OPTIMISTIC, RUN_COLUMNS, new_run_dir, runs_table
@@ -17,6 +19,7 @@ from .form import CONFIG_FIELDS, ConfigForm
 from .review import ReviewState
 from .session import AppState, LoadedCorpus
 from .syllable_map import COLOR_BY, MAP_COLUMNS, MapState, map_view
+from .syntax import WORKING_SET, SyntaxState, predictions_table
 from .tables import (
     METRIC_COLUMNS,
     SUSPECT_SHOWN,
@@ -37,6 +40,7 @@ __all__ = [
     "RUN_COLUMNS",
     "SUSPECT_SHOWN",
     "TRASH_LABEL",
+    "WORKING_SET",
     "AppState",
     "Cancelled",
     "ConfigForm",
@@ -46,12 +50,14 @@ __all__ = [
     "MapState",
     "ReviewState",
     "StoredTable",
+    "SyntaxState",
     "TaskRunner",
     "compare_summaries",
     "describe_error",
     "map_view",
     "metrics_frame",
     "new_run_dir",
+    "predictions_table",
     "rank_by_confidence",
     "runs_table",
     "suspect_status",

@@ -29,6 +29,7 @@ from .correction import CorrectionState, StoredTable, read_store
 from .form import ConfigForm
 from .review import ReviewState
 from .syllable_map import MapState
+from .syntax import SyntaxState
 from .tables import compare_summaries
 from .tasks import Dispatch, Progress, TaskRunner
 
@@ -108,6 +109,7 @@ class AppState(param.Parameterized):
     correction = param.ClassSelector(class_=CorrectionState, doc="The working table.")
     review = param.ClassSelector(class_=ReviewState, doc="Suspects and unlabelled files.")
     syllable_map = param.ClassSelector(class_=MapState, doc="The map of the working table.")
+    syntax = param.ClassSelector(class_=SyntaxState, doc="Song syntax of annotation sets.")
 
     corpus = param.Parameter(default=None, doc="The loaded canapy.corpus.Corpus.")
     corpus_error = param.String(default="")
@@ -153,6 +155,7 @@ class AppState(param.Parameterized):
             correction=correction,
             review=ReviewState(tasks=tasks, form=form, correction=correction),
             syllable_map=MapState(tasks=tasks, correction=correction),
+            syntax=SyntaxState(tasks=tasks, correction=correction),
             **params,
         )
         self._trained: dict[str, Any] = {}  # run_dir -> RunEvaluation of runs trained here

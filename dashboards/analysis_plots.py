@@ -394,6 +394,7 @@ def divergence_plot(
     js_joint_bits: float,
     names: tuple[str, str] = ("hand", "model"),
     top: int = 15,
+    width: int = 520,
 ) -> Any:
     """The transitions whose probability differs most between two sets, as bars.
 
@@ -407,12 +408,15 @@ def divergence_plot(
     names : (str, str)
         Names of set a and set b.
     top : int
-        Bars shown.
+        Bars shown (transitions with a non-zero difference only).
+    width : int
+        Figure width in pixels.
     """
     from bokeh.models import ColumnDataSource
     from bokeh.plotting import figure
 
-    rows = transitions.head(top).iloc[::-1]
+    differ = transitions[transitions["difference"].abs() > 1e-9]
+    rows = differ.head(top).iloc[::-1]
     names_ab = [f"{a} → {b}" for a, b in zip(rows["from"], rows["to"], strict=True)]
     source = ColumnDataSource(
         {
@@ -423,11 +427,13 @@ def divergence_plot(
             "color": ["#d62728" if d > 0 else "#1f77b4" for d in rows["difference"]],
         }
     )
+    title = f"P({names[1]}) − P({names[0]}); JS divergence {js_joint_bits:.3f} bits"
+    if differ.empty:
+        title = f"No transition differs ({names[0]} = {names[1]}); JS divergence 0 bits"
     fig = figure(
-        title=f"P({names[1]}) − P({names[0]}) per transition; JS divergence "
-        f"{js_joint_bits:.3f} bits",
+        title=title,
         y_range=names_ab or [""],
-        width=520,
+        width=width,
         height=max(220, 22 * len(names_ab) + 80),
         tools="hover,save",
         tooltips=[("transition", "@name"), (names[0], "@p_a{0.000}"), (names[1], "@p_b{0.000}")],

@@ -39,14 +39,20 @@ def syntax_summary_text(summary: Any, name: str) -> str:
     return "\n\n".join(lines)
 
 
+_COLUMN_PX = 430
+"""Width of one annotation set's column (three fit side by side at 1400 px)."""
+
+
 def _figures(summary: Any, name: str) -> list[Any]:
     matrix = summary.matrix(normalise=True)
     heat = transition_heatmap(matrix, title=f"Transitions, {name}")
-    heat.width = heat.height = min(heat.width, 460)
+    heat.width = heat.height = min(heat.width, _COLUMN_PX - 20)
     entropy = entropy_plot(summary.conditional_entropy_bits, len(summary.label_counts))
     entropy.title.text = f"Entropy by Markov order, {name}"
+    entropy.width = _COLUMN_PX - 20
+    text = syntax_summary_text(summary, name)
     return [
-        pn.pane.Markdown(syntax_summary_text(summary, name), css_classes=["canapy-syntax-text"]),
+        pn.pane.Markdown(text, width=_COLUMN_PX, css_classes=["canapy-syntax-text"]),
         pn.pane.Bokeh(heat),
         pn.pane.Bokeh(entropy),
     ]
@@ -127,15 +133,18 @@ class SyntaxPanel(pn.viewable.Viewer):
         self._compared.objects = [
             pn.pane.Markdown(f"#### Syntax: {syntax.compared}"),
             pn.Row(
-                pn.Column(*_figures(syntax.hand, "hand labels")),
-                pn.Column(*_figures(syntax.predicted, "model")),
+                pn.Column(*_figures(syntax.hand, "hand labels"), width=_COLUMN_PX + 10),
+                pn.Column(*_figures(syntax.predicted, "model"), width=_COLUMN_PX + 10),
                 pn.Column(
                     pn.pane.Markdown(
                         f"**Divergence** (Jensen–Shannon, bits): joint transitions "
                         f"{comp.js_joint_bits:.3f}, mean per context {comp.js_mean_bits:.3f}",
+                        width=_COLUMN_PX,
                         css_classes=["canapy-syntax-divergence"],
                     ),
-                    pn.pane.Bokeh(divergence_plot(comp.transitions, comp.js_joint_bits)),
+                    pn.pane.Bokeh(
+                        divergence_plot(comp.transitions, comp.js_joint_bits, width=_COLUMN_PX)
+                    ),
                 ),
             ),
         ]

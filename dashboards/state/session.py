@@ -123,6 +123,7 @@ class AppState(param.Parameterized):
     evaluation_paths = param.List(default=[])
     evaluation_label = param.String(default="")
     heldout = param.Dict(default={}, doc="Held-out summaries saved in the run's run.json.")
+    granularity = param.Dict(default={}, doc="The active run's granularity report (run.json).")
     eval_model = param.String(default=None, allow_None=True)
 
     predictions = param.Dict(default={}, doc="{kind: {audio_path: segments}} of the run.")
@@ -364,6 +365,7 @@ class AppState(param.Parameterized):
             evaluation_paths=[str(p) for p in found.paths],
             evaluation_label=found.description,
             heldout=dict(run.validation) if run else {},
+            granularity=dict(run.granularity or {}) if run else {},
             predictions={},
             confusion_cell=None,
             confusion_files=None,

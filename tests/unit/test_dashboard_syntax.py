@@ -90,6 +90,8 @@ def test_predictions_table_and_divergence_plot():
     fig = divergence_plot(transitions, 0.25)
     assert list(fig.y_range.factors) == ["b → a", "a → b"]  # largest difference on top
     assert "0.250" in fig.title.text and fig.select_one(HoverTool) is not None
+    same = divergence_plot(transitions.assign(difference=0.0), 0.0)
+    assert "No transition differs" in same.title.text
 
 
 def test_summary_text_names_undefined_figures(tmp_path: Path):

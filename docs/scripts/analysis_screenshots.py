@@ -54,6 +54,8 @@ def main(url: str, out: Path) -> None:
         expect(page.locator(".canapy-active-run div").first).to_contain_text(
             "Active:", timeout=SLOW_MS
         )
+        expect(page.locator(".canapy-granularity div").first).to_contain_text("granularity")
+        _clip(page, ".canapy-granularity", out / "dashboard-granularity.png")
 
         page.locator(".bk-tab", has_text="Re-annotate").click()
         page.locator(".canapy-map-compute button").click()

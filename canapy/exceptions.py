@@ -42,3 +42,7 @@ class UntrustedModelError(ModelError):
 
 class RegistryError(CanapyError):
     """The model registry refused an operation (unknown name or version, re-registration...)."""
+
+
+class AnalysisError(CanapyError):
+    """A segment table or a map cannot be analysed (missing columns, no segments, ...)."""

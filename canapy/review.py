@@ -134,11 +134,17 @@ class ReviewResult:
         return seg[seg["score"] >= min_score].head(n)
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write :attr:`segments` as CSV, atomically (columns :data:`REVIEW_COLUMNS`)."""
+        """Write :attr:`segments` as CSV, atomically.
+
+        Columns :data:`REVIEW_COLUMNS`, then any added ones (such as the syllable map's
+        evidence, :func:`canapy.analysis.review_signal.add_map_signal`).
+        """
         path = Path(path)
         decimals = {"start": 6, "end": 6, "score": 4, "p_label": 4}
         decimals |= {"p_syntactic": 4, "p_nonsyntactic": 4}
-        table = self.segments[REVIEW_COLUMNS].round(decimals)
+        decimals |= {"knn_disagreement": 4, "class_outlier": 4}
+        extra = [c for c in self.segments.columns if c not in REVIEW_COLUMNS]
+        table = self.segments[REVIEW_COLUMNS + extra].round(decimals)
         with atomic_open(path, "w") as fh:
             table.to_csv(fh, index=False, lineterminator="\n")
         return path

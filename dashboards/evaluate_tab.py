@@ -14,6 +14,7 @@ from canapy.annotator import MODEL_KINDS
 
 from .plots import confusion_heatmap
 from .state import METRIC_COLUMNS, AppState, metrics_frame
+from .syntax_view import SyntaxPanel
 from .viewer import SpectrogramViewer
 from .widgets import fit_table, table
 
@@ -94,6 +95,7 @@ class EvaluateTab(pn.viewable.Viewer):
             pn.Row("#### Recording", self._viewer_status),
             self.viewer,
             self._heldout,
+            SyntaxPanel(state=state),
             sizing_mode="stretch_width",
             visible=False,
         )

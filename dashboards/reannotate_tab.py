@@ -27,6 +27,7 @@ from .reannotate import (
     RecordingsPanel,
     RetrainPanel,
     SuspectsPanel,
+    SyllableMapPanel,
     UnlabelledPanel,
     VersionsPanel,
     files_table,
@@ -53,6 +54,7 @@ class ReannotateTab(pn.viewable.Viewer):
         self.unlabelled = UnlabelledPanel(state=state)
         self.versions = VersionsPanel(state=state)
         self.retrain = RetrainPanel(state=state)
+        self.map = SyllableMapPanel(state=state)
         self._panel = pn.Column(
             self.keys,
             self.status,
@@ -61,6 +63,7 @@ class ReannotateTab(pn.viewable.Viewer):
                 self.editor,
                 sizing_mode="stretch_width",
             ),
+            pn.Row(self.map, sizing_mode="stretch_width"),
             pn.Row(self.classes, self.unlabelled, sizing_mode="stretch_width"),
             pn.Row(self.versions, self.retrain, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",

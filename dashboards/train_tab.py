@@ -8,6 +8,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from .granularity_view import GranularityPanel
 from .plots import label_bars
 from .state import CONFIG_FIELDS, RUN_COLUMNS, AppState, ConfigForm
 from .widgets import button, card, table
@@ -126,6 +127,7 @@ class TrainTab(pn.viewable.Viewer):
             ),
             config,
             pn.Row("### Trained models", refresh, self._active),
+            GranularityPanel(state=state),
             pn.pane.Markdown(
                 "Click a run to make it the active one (the Evaluate tab shows it). "
                 "Scores are the default model's, on held-out files."

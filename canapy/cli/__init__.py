@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from canapy import __version__
 from canapy.cli import (
+    analyze,
     annotate,
     config,
     dash,
@@ -32,7 +33,19 @@ from canapy.cli.common import run_command
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = (train, annotate, evaluate, example, models, serve, config, dash, review, history)
+COMMANDS = (
+    train,
+    annotate,
+    evaluate,
+    example,
+    models,
+    serve,
+    config,
+    dash,
+    review,
+    history,
+    analyze,
+)
 """The command modules, in the order ``canapy --help`` lists them."""
 
 

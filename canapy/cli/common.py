@@ -196,8 +196,11 @@ def warn(message: str) -> None:
     print(f"canapy: warning: {message}", file=sys.stderr)
 
 
-def load_corpus(args: argparse.Namespace) -> Corpus:
-    """Load the corpus of the data arguments; warn about each skipped file."""
+def load_corpus(args: argparse.Namespace, require_audio: bool = True) -> Corpus:
+    """Load the corpus of the data arguments; warn about each skipped file.
+
+    With ``require_audio=False`` annotations whose audio is missing are kept.
+    """
     from canapy.corpus import load_corpus as load
 
     corpus = load(
@@ -205,6 +208,7 @@ def load_corpus(args: argparse.Namespace) -> Corpus:
         audio_dir=getattr(args, "audio_dir", None),
         annot_format=args.format,
         skip_bad=args.skip_bad,
+        require_audio=require_audio,
         overlap_tolerance_s=getattr(args, "overlap_tolerance", 0.0),
     )
     for problem in corpus.problems:

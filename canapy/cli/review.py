@@ -47,6 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=version_number,
         help="review this version of the annotation store instead of the annotation files",
     )
+    p.add_argument(
+        "--map-evidence",
+        action="store_true",
+        help="add the syllable map's evidence as columns (knn_disagreement, knn_label, "
+        "class_outlier); needs the audio, see docs/analysis.md",
+    )
     add_store_arg(p)
     add_cache_args(p)
     p.set_defaults(func=run)
@@ -84,6 +90,11 @@ def run(args: argparse.Namespace) -> int:
     )
     with terminal_progress("review", args.quiet) as progress:
         result = find_suspects(corpus, cfg, args.folds, cache_dir(args), progress, args.seed)
+        if args.map_evidence:
+            from canapy.analysis.review_signal import add_map_signal, map_signal
+
+            signal = map_signal(corpus, cache_dir=cache_dir(args), progress=progress)
+            result = add_map_signal(result, signal)
     path = result.to_csv(args.output)
     seg = result.segments
     n_flagged = int((seg["score"] >= 0.5).sum())

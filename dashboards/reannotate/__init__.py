@@ -9,6 +9,7 @@ from .classes import ClassEditsPanel
 from .editor import EditorPanel
 from .files import RecordingsPanel, files_table
 from .keys import SHORTCUTS, KeyShortcuts, KeysPanel
+from .map import SyllableMapPanel
 from .retrain import RetrainPanel
 from .status import EditStatusPanel
 from .suspects import SuspectsPanel
@@ -25,6 +26,7 @@ __all__ = [
     "RecordingsPanel",
     "RetrainPanel",
     "SuspectsPanel",
+    "SyllableMapPanel",
     "UnlabelledPanel",
     "VersionsPanel",
     "files_table",

@@ -6,6 +6,10 @@
 - :class:`~.correction.CorrectionState` (``state.correction``): the working table, its
   undo history, saved versions, the retrain comparison.
 - :class:`~.review.ReviewState` (``state.review``): suspects and unlabelled recordings.
+- :class:`~.syllable_map.MapState` (``state.syllable_map``): the map of the working
+  table, the points selected on it.
+- :class:`~.syntax.SyntaxState` (``state.syntax``): song syntax of the hand labels, the
+  model's output and any opened annotation set.
 """
 
 from canapy.runs import OPTIMISTIC, RUN_COLUMNS, new_run_dir, runs_table
@@ -14,6 +18,8 @@ from .correction import CLASS_OPERATIONS, TRASH_LABEL, CorrectionState, StoredTa
 from .form import CONFIG_FIELDS, ConfigForm
 from .review import ReviewState
 from .session import AppState, LoadedCorpus
+from .syllable_map import COLOR_BY, MAP_COLUMNS, MapState, map_view
+from .syntax import WORKING_SET, SyntaxState, predictions_table
 from .tables import (
     METRIC_COLUMNS,
     SUSPECT_SHOWN,
@@ -26,25 +32,32 @@ from .tasks import Cancelled, Dispatch, TaskRunner, describe_error
 
 __all__ = [
     "CLASS_OPERATIONS",
+    "COLOR_BY",
     "CONFIG_FIELDS",
+    "MAP_COLUMNS",
     "METRIC_COLUMNS",
     "OPTIMISTIC",
     "RUN_COLUMNS",
     "SUSPECT_SHOWN",
     "TRASH_LABEL",
+    "WORKING_SET",
     "AppState",
     "Cancelled",
     "ConfigForm",
     "CorrectionState",
     "Dispatch",
     "LoadedCorpus",
+    "MapState",
     "ReviewState",
     "StoredTable",
+    "SyntaxState",
     "TaskRunner",
     "compare_summaries",
     "describe_error",
+    "map_view",
     "metrics_frame",
     "new_run_dir",
+    "predictions_table",
     "rank_by_confidence",
     "runs_table",
     "suspect_status",

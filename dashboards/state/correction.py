@@ -337,6 +337,13 @@ class CorrectionState(param.Parameterized):
         new = self._require_store().restore(version, author=author or self.author or None)
         return self._edit_version(new, f"restore version {version}")
 
+    def version_table(self, version: int) -> pd.DataFrame:
+        """The segment table of a saved version (the working table is left alone)."""
+        store = self._require_store()
+        if not store.exists:
+            raise CanapyError("nothing saved yet: save a version first")
+        return store.load(int(version))
+
     def version_diff(self, version: int) -> pd.DataFrame:
         """:func:`canapy.edits.diff_tables` from a saved version to the working table."""
         from canapy.edits import diff_tables

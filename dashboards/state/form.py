@@ -7,7 +7,14 @@ from typing import Any
 import param
 
 from canapy.annotator import MODEL_KINDS
-from canapy.config import PRESETS, Config, apply_preset, config_from_dict, default_config
+from canapy.config import (
+    GRANULARITIES,
+    PRESETS,
+    Config,
+    apply_preset,
+    config_from_dict,
+    default_config,
+)
 from canapy.exceptions import CanapyError
 
 __all__ = ["CONFIG_FIELDS", "ConfigForm"]
@@ -29,6 +36,7 @@ CONFIG_FIELDS: dict[str, str] = {
     "training_default_model": "Default model",
     "training_validation_fraction": "Held-out fraction",
     "postprocess_min_duration_ms": "Min. segment (ms)",
+    "postprocess_granularity": "Granularity",
 }
 """Editable config values: ``<section>_<key>`` -> label shown in the editor."""
 
@@ -71,6 +79,7 @@ class ConfigForm(param.Parameterized):
     training_default_model = param.Selector(default="ensemble", objects=list(MODEL_KINDS))
     training_validation_fraction = param.Number(default=None, allow_None=True)
     postprocess_min_duration_ms = param.Number(default=None, allow_None=True)
+    postprocess_granularity = param.Selector(default="auto", objects=list(GRANULARITIES))
 
     config = param.Parameter(default=None, doc="The validated Config, or None if invalid.")
     error = param.String(default="", doc="ConfigError message of the current values.")

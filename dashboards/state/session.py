@@ -28,6 +28,8 @@ from canapy.runs import RUN_COLUMNS, heldout_description, new_run_dir, runs_tabl
 from .correction import CorrectionState, StoredTable, read_store
 from .form import ConfigForm
 from .review import ReviewState
+from .syllable_map import MapState
+from .syntax import SyntaxState
 from .tables import compare_summaries
 from .tasks import Dispatch, Progress, TaskRunner
 
@@ -106,6 +108,8 @@ class AppState(param.Parameterized):
     form = param.ClassSelector(class_=ConfigForm, doc="The config being edited.")
     correction = param.ClassSelector(class_=CorrectionState, doc="The working table.")
     review = param.ClassSelector(class_=ReviewState, doc="Suspects and unlabelled files.")
+    syllable_map = param.ClassSelector(class_=MapState, doc="The map of the working table.")
+    syntax = param.ClassSelector(class_=SyntaxState, doc="Song syntax of annotation sets.")
 
     corpus = param.Parameter(default=None, doc="The loaded canapy.corpus.Corpus.")
     corpus_error = param.String(default="")
@@ -119,6 +123,7 @@ class AppState(param.Parameterized):
     evaluation_paths = param.List(default=[])
     evaluation_label = param.String(default="")
     heldout = param.Dict(default={}, doc="Held-out summaries saved in the run's run.json.")
+    granularity = param.Dict(default={}, doc="The active run's granularity report (run.json).")
     eval_model = param.String(default=None, allow_None=True)
 
     predictions = param.Dict(default={}, doc="{kind: {audio_path: segments}} of the run.")
@@ -150,6 +155,8 @@ class AppState(param.Parameterized):
             form=form,
             correction=correction,
             review=ReviewState(tasks=tasks, form=form, correction=correction),
+            syllable_map=MapState(tasks=tasks, correction=correction),
+            syntax=SyntaxState(tasks=tasks, correction=correction),
             **params,
         )
         self._trained: dict[str, Any] = {}  # run_dir -> RunEvaluation of runs trained here
@@ -358,6 +365,7 @@ class AppState(param.Parameterized):
             evaluation_paths=[str(p) for p in found.paths],
             evaluation_label=found.description,
             heldout=dict(run.validation) if run else {},
+            granularity=dict(run.granularity or {}) if run else {},
             predictions={},
             confusion_cell=None,
             confusion_files=None,

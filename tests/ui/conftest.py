@@ -63,19 +63,19 @@ def dash_server(tmp_path_factory) -> DashServer:
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = started + 60
+    deadline = started + 180  # generous: the machine may be busy
     while True:
         if proc.poll() is not None:
             pytest.fail(f"canapy dash exited with {proc.returncode}:\n{log.read_text()}")
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(url, timeout=90) as response:  # a page is slow to build
                 if response.status == 200:
                     break
         except OSError:
             pass
         if time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"canapy dash did not answer within 60 s:\n{log.read_text()}")
+            pytest.fail(f"canapy dash did not answer within 180 s:\n{log.read_text()}")
         time.sleep(0.2)
     server = DashServer(url, started, time.monotonic(), tmp / "runs", proc, log)
     yield server

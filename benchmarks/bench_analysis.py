@@ -1,0 +1,289 @@
+"""Syllable map and syntax figures on the real data (issue 11's "must hold" figures).
+
+1. **Map vs hand labels**: on the Koumura Bird0 training files (``Bird0_0``-``Bird0_39``;
+   Koumura & Okanoya 2016, figshare 10.6084/m9.figshare.3470165, CC BY 4.0), fit the
+   syllable map (default :class:`canapy.analysis.syllable_map.SyllableMap`) on each
+   representation and report the V-measure of its HDBSCAN clusters against the hand labels.
+   The ``reservoir`` representation uses a syntactic model trained on the same files with the
+   default config (its reservoir is label-free; only the readout learns the labels).
+2. **Scale**: time (wall and CPU) and peak memory of fitting the map on 5,000 and 50,000
+   segments. Koumura has ~3,000 segments, so these are *synthetic*: real log-mel vectors of
+   Bird0 drawn with replacement plus 5 % Gaussian jitter. Each size runs in its own process
+   (``ru_maxrss`` is that process' peak), BLAS pinned to one thread.
+3. **Syntax on canary**: load the 459 Audacity files of canary M1 (Giraudon et al. 2021,
+   zenodo 10.5281/zenodo.6521932; phrase-level, overlaps up to 0.1 s trimmed) and compute
+   every syntax figure; time both steps.
+4. **Map evidence in the review**: relabel 5 % of the Bird0 training segments (seeded, as
+   ``bench_review.py``), run the 5-fold review, and compare precision@N (N = number
+   relabelled) of the review score, the map's kNN label disagreement, the within-class
+   outlier score and their combinations.
+
+Usage::
+
+    python benchmarks/bench_analysis.py [--data ../shared/data] [--json out.json]
+        [--parts canary map scale review] [--model RUN_DIR] [--cache-dir DIR]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # a script: pin BLAS before numpy loads
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+RESULTS = Path(__file__).resolve().parent / "results"
+PARTS = ("canary", "map", "scale", "review")
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t: tuple[float, float]) -> dict[str, float]:
+    return {
+        "wall_s": round(time.perf_counter() - t[0], 2),
+        "cpu_s": round(time.process_time() - t[1], 2),
+    }
+
+
+def bird0_train(data: Path):
+    from canapy.corpus import load_corpus
+
+    folder = data / "bengalese_finch" / "koumura_bird0"
+    return load_corpus(folder).subset([folder / f"Bird0_{i}.wav" for i in range(40)])
+
+
+def train_model(corpus, cache: Path):
+    """Default-config syntactic annotator trained on every file of ``corpus``."""
+    from canapy.config import default_config
+    from canapy.workflow import fit_annotators, resolve_sample_rate
+
+    cfg = default_config()
+    cfg = replace(cfg, training=replace(cfg.training, models=("syntactic",)))
+    files = list(corpus.annotated)
+    return fit_annotators(corpus, files, cfg, resolve_sample_rate(cfg, files), cache)["syntactic"]
+
+
+def map_agreement(corpus, annotator, cache: Path) -> tuple[dict, dict]:
+    """V-measure of the map's clusters per representation; also the vectors."""
+    from sklearn.metrics import homogeneity_completeness_v_measure
+
+    from canapy.analysis.embedding import corpus_representation
+    from canapy.analysis.syllable_map import SyllableMap
+
+    labels = corpus.segments["label"].astype(str).to_numpy()
+    out, vectors = {}, {}
+    for rep in ("logmel", "reservoir"):
+        t = _clock()
+        X = corpus_representation(corpus.segments, rep, annotator=annotator, cache_dir=cache)
+        vec_time = _since(t)
+        t = _clock()
+        smap = SyllableMap().fit(X)
+        h, c, v = homogeneity_completeness_v_measure(labels, smap.clusters_)
+        out[rep] = {
+            "v_measure": round(v, 4),
+            "homogeneity": round(h, 4),
+            "completeness": round(c, 4),
+            "n_clusters": len(set(smap.clusters_.tolist()) - {-1}),
+            "noise_share": round(float(np.mean(smap.clusters_ == -1)), 4),
+            "dim": int(X.shape[1]),
+            "vectors_time": vec_time,
+            "map_time": _since(t),
+            "params": smap.get_params() | {"min_cluster_size_used": smap.min_cluster_size_},
+        }
+        vectors[rep] = (X, smap)
+        print(f"  {rep}: V-measure {v:.3f}", file=sys.stderr, flush=True)
+    return out, vectors
+
+
+def scale_child(vectors: Path, n: int) -> dict:
+    """Fit a map on ``n`` vectors resampled from ``vectors`` (run in a fresh process)."""
+    from canapy.analysis.evidence import map_evidence
+    from canapy.analysis.syllable_map import SyllableMap
+
+    base = np.load(vectors)
+    rng = np.random.default_rng(n)
+    X = base[rng.integers(0, len(base), n)]
+    X = X + rng.normal(0, 0.05, X.shape).astype(np.float32) * X.std(axis=0)
+    labels = rng.integers(0, 9, n).astype(str)
+    t = _clock()
+    smap = SyllableMap().fit(X)
+    fit = _since(t)
+    t = _clock()
+    map_evidence(smap.embedding_, labels)
+    evidence = _since(t)
+    t = _clock()
+    smap.transform(X[:1000])
+    transform = _since(t)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "n_segments": n,
+        "dim": int(X.shape[1]),
+        "fit": fit,
+        "evidence": evidence,
+        "transform_1000": transform,
+        "peak_rss_mb": round(peak_mb, 1),
+        "n_clusters": len(set(smap.clusters_.tolist()) - {-1}),
+    }
+
+
+def scale(vectors: np.ndarray, sizes: list[int]) -> list[dict]:
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "vectors.npy"
+        np.save(path, vectors)
+        for n in sizes:
+            cmd = [sys.executable, __file__, "--scale-child", str(n), "--vectors", str(path)]
+            res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            out.append(json.loads(res.stdout.strip().splitlines()[-1]))
+            print(f"  map of {n} segments: {out[-1]['fit']}", file=sys.stderr, flush=True)
+    return out
+
+
+def canary_syntax(data: Path) -> dict:
+    from canapy.analysis.syntax import analyze_syntax
+    from canapy.corpus import load_corpus
+
+    folder = data / "canary" / "m1_2016_spring_annotations"
+    t = _clock()
+    corpus = load_corpus(
+        folder, annot_format="aud-seq", require_audio=False, overlap_tolerance_s=0.1
+    )
+    load = _since(t)
+    t = _clock()
+    syn = analyze_syntax(corpus.segments, unit="phrase")
+    analyse = _since(t)
+    d = syn.to_dict()
+    d.pop("transitions")
+    top = syn.transitions[1].sort_values("count", ascending=False).head(10)
+    d["top_transitions"] = [
+        {"from": c[0], "to": n, "count": int(k), "p": round(p, 3)}
+        for c, n, k, p in top[["context", "next", "count", "probability"]].itertuples(index=False)
+    ]
+    return {
+        "files": len(corpus.annotated),
+        "segments": len(corpus.segments),
+        "load": load,
+        "analyse": analyse,
+        "figures": d,
+    }
+
+
+def precision_at(ranking: np.ndarray, is_bad: np.ndarray, n: int) -> float:
+    """Share of corrupted segments among the ``n`` highest-ranked (stable for ties)."""
+    order = np.argsort(-ranking, kind="stable")
+    return round(float(is_bad[order[:n]].mean()), 4)
+
+
+def review_with_map(data: Path, corpus, vectors: dict, cache: Path, folds: int) -> dict:
+    """Precision@N of the review score, the map evidence and their combinations."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_review import corrupt_labels
+
+    from canapy.analysis.evidence import map_evidence
+    from canapy.config import default_config
+    from canapy.review import find_suspects
+
+    corrupted, bad_ids = corrupt_labels(corpus, 0.05, 0)
+    t = _clock()
+    review = find_suspects(corrupted, default_config(), n_folds=folds, cache_dir=cache, seed=0)
+    review_time = _since(t)
+    seg = corrupted.segments
+    result = {"n_corrupted": len(bad_ids), "review_time": review_time, "variants": {}}
+    by_id = review.segments.set_index("segment_id")
+    score = by_id.loc[seg["segment_id"], "score"].to_numpy(float)
+    is_bad = seg["segment_id"].isin(bad_ids).to_numpy()
+    n = len(bad_ids)
+    result["variants"]["review score"] = precision_at(score, is_bad, n)
+    for rep, (_X, smap) in vectors.items():
+        ev = map_evidence(smap.embedding_, seg["label"].astype(str).to_numpy())
+        knn = ev["knn_disagreement"].to_numpy()
+        lof = ev["class_outlier"].to_numpy()
+        v = result["variants"]
+        v[f"{rep}: kNN disagreement"] = precision_at(knn, is_bad, n)
+        v[f"{rep}: class outlier"] = precision_at(lof, is_bad, n)
+        v[f"{rep}: mean(review, kNN)"] = precision_at((score + knn) / 2, is_bad, n)
+        v[f"{rep}: review + 0.25 kNN"] = precision_at(score + 0.25 * knn, is_bad, n)
+        v[f"{rep}: max(review, kNN)"] = precision_at(np.maximum(score, knn), is_bad, n)
+        right = (
+            ev["knn_label"].to_numpy()
+            == seg["segment_id"]
+            .map(dict(zip(corpus.segments["segment_id"], corpus.segments["label"], strict=True)))
+            .to_numpy()
+        )[is_bad]
+        result[f"{rep}: kNN label right on corrupted"] = round(float(right.mean()), 4)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every part, print the figures, write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--json", type=Path, default=RESULTS / "analysis.json")
+    parser.add_argument("--cache-dir", type=Path, help="feature cache (default: temporary)")
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="parts to run (default all; run them in separate processes to go faster)",
+    )
+    parser.add_argument(
+        "--model", type=Path, help="run folder of a model trained on Bird0_0-39 (default: train)"
+    )
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 50000])
+    parser.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--vectors", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.scale_child:
+        print(json.dumps(scale_child(args.vectors, args.scale_child)))
+        return 0
+    if not args.data.is_dir():
+        print(f"data folder {args.data} not found", file=sys.stderr)
+        return 2
+    res: dict = {"machine": "shared 2-core machine, busy with other jobs: compare CPU times"}
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = args.cache_dir or Path(tmp)
+        if "canary" in args.parts:
+            print("canary syntax...", file=sys.stderr, flush=True)
+            res["canary_syntax"] = canary_syntax(args.data)
+        if {"map", "scale", "review"} & set(args.parts):
+            corpus = bird0_train(args.data)
+            res["bird0_train_segments"] = len(corpus.segments)
+            t = _clock()
+            if args.model:
+                from canapy.workflow import load_default_annotator
+
+                annotator = load_default_annotator(args.model, "syntactic")
+            else:
+                print("training the model for the reservoir representation...", file=sys.stderr)
+                annotator = train_model(corpus, cache)
+                res["model_training"] = _since(t)
+            res["map_vs_labels"], vectors = map_agreement(corpus, annotator, cache)
+        if "scale" in args.parts:
+            res["map_scale_synthetic"] = scale(vectors["logmel"][0], args.sizes)
+        if "review" in args.parts:
+            print("review with map evidence...", file=sys.stderr, flush=True)
+            res["review_with_map"] = review_with_map(args.data, corpus, vectors, cache, args.folds)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(res, indent=2, default=str) + "\n")
+    print(json.dumps(res, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -34,3 +34,7 @@ class StoreError(CanapyError):
 
 class ConflictError(StoreError):
     """Another session saved the corpus since this one loaded it."""
+
+
+class OutputError(CanapyError):
+    """An output location is refused: it would overwrite originals, or is in use."""

@@ -18,17 +18,23 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from canapy.exceptions import StoreError
+from canapy.exceptions import CanapyError, StoreError
 
 __all__ = ["exclusive_lock"]
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: Path, timeout_s: float) -> Iterator[None]:
+def exclusive_lock(
+    path: Path,
+    timeout_s: float,
+    busy_message: str | None = None,
+    error: type[CanapyError] = StoreError,
+) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (released by the OS if the process dies).
 
     flock/msvcrt locks rather than an ``O_EXCL`` lock file: a killed process cannot leave
-    a stale lock behind.
+    a stale lock behind. After ``timeout_s`` seconds of waiting, raises ``error`` with
+    ``busy_message`` (default: the annotation store's message).
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -56,8 +62,9 @@ def exclusive_lock(path: Path, timeout_s: float) -> Iterator[None]:
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise StoreError(
-                        f"{path.parent}: the annotation store is locked by another process "
+                    raise error(
+                        busy_message
+                        or f"{path.parent}: the annotation store is locked by another process "
                         f"for more than {timeout_s:.0f} s; try again when its save is done"
                     ) from None
                 time.sleep(0.05)

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from canapy.exceptions import OutputError
+
 __all__ = ["DEFAULT_VOCABULARY", "make_example_corpus", "synth_song", "synth_syllable"]
 
 logger = logging.getLogger(__name__)
@@ -225,6 +227,7 @@ def make_example_corpus(
     seed: int = 0,
     sample_rate: int = 16000,
     n_unlabelled: int = 2,
+    overwrite: bool = False,
 ) -> Path:
     """Write an annotated synthetic corpus to ``out_dir``.
 
@@ -240,6 +243,9 @@ def make_example_corpus(
         Rate in Hz.
     n_unlabelled : int
         Extra songs without annotation (numbered after the annotated ones).
+    overwrite : bool
+        Replace files of those names already in ``out_dir``; by default an existing
+        file is an :class:`~canapy.exceptions.OutputError` and nothing is written.
 
     Returns
     -------
@@ -249,6 +255,17 @@ def make_example_corpus(
     from canapy.corpus import write_annotation  # local: keeps this module light to import
 
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder; choose another folder")
+    names = [
+        f"song_{i:03d}{ext}" for i in range(n_files + n_unlabelled) for ext in (".wav", ".csv")
+    ]
+    taken = [n for n in [*names, "README.txt"] if (out / n).exists()]
+    if taken and not overwrite:
+        raise OutputError(
+            f"{out / taken[0]}: already exists ({len(taken)} file(s) of the example would be "
+            "overwritten); choose a new or empty folder for the example corpus"
+        )
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     for i in range(n_files + n_unlabelled):

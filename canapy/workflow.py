@@ -23,11 +23,11 @@ from canapy.config import Config, config_to_dict, save_config
 from canapy.corpus import Corpus, corpus_fingerprint, write_annotation
 from canapy.exceptions import CanapyError
 from canapy.features import FeatureExtractor
-from canapy.io_utils import atomic_write_json
-from canapy.labels import frame_targets, make_classes
+from canapy.io_utils import atomic_directory, atomic_write_json, refuse_write_into
+from canapy.labels import check_silence_label, frame_targets, make_classes
 from canapy.metrics import EvaluationResult, evaluate_segments
 from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
-from canapy.persistence import save_model
+from canapy.persistence import read_metadata, save_model
 from canapy.progress import ProgressFn, no_progress, scaled
 from canapy.runs import (
     RUN_FILE,
@@ -161,6 +161,7 @@ def fit_annotators(
     cfg = adapt_to_corpus(cfg, corpus.subset(paths).segments)
     extractor = FeatureExtractor(cfg.features, sample_rate, cache_dir)
     hop_s = extractor.hop_s
+    check_silence_label(corpus.subset(paths).segments, cfg.postprocess.silence_label)
     classes = make_classes(corpus.subset(paths).segments["label"], cfg.postprocess.silence_label)
     if len(classes) < 2:
         raise CanapyError("no labelled segment in the training files: nothing to learn")
@@ -325,11 +326,28 @@ def train(
     the resolved ``config.toml``, ``run.json`` (files, validation summaries, timings) and
     ``validation.json`` (the full held-out results: per class, confusion counts, per file).
     """
-    start = time.perf_counter()
     run_dir = Path(run_dir)
     paths = list(corpus.annotated)
     if not paths:
         raise CanapyError("the corpus has no annotated audio file: nothing to train on")
+    # The run folder is built whole in a locked temporary sibling, then renamed into
+    # place: a kill, a full disk or a concurrent training never leaves a half or mixed run.
+    with atomic_directory(run_dir, "run folder") as tmp_dir:
+        result = _train_into(corpus, cfg, tmp_dir, cache_dir, progress)
+    progress(1.0, f"saved to {run_dir}")
+    return replace(result, run_dir=run_dir)
+
+
+def _train_into(
+    corpus: Corpus,
+    cfg: Config,
+    run_dir: Path,
+    cache_dir: Path | None,
+    progress: ProgressFn,
+) -> TrainResult:
+    """:func:`train`'s work, saving into the (temporary) folder ``run_dir``."""
+    start = time.perf_counter()
+    paths = list(corpus.annotated)
     sample_rate = resolve_sample_rate(cfg, paths)
     cfg = adapt_to_corpus(cfg, corpus.segments)
     fit_paths, val_paths = _split_validation(
@@ -349,7 +367,7 @@ def train(
     annotators = fit_annotators(corpus, paths, cfg, sample_rate, cache_dir, final_progress)
     seconds = time.perf_counter() - start
     fingerprint = corpus_fingerprint(corpus)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    model_hashes = {}
     for kind, ann in annotators.items():
         metrics = validation[kind].summary() if kind in validation else {}
         save_model(
@@ -369,6 +387,7 @@ def train(
                 "metrics": metrics,
             },
         )
+        model_hashes[kind] = read_metadata(run_dir / kind)["model_sha256"]
     save_config(cfg, run_dir / "config.toml")
     atomic_write_json(
         run_dir / RUN_FILE,
@@ -381,13 +400,13 @@ def train(
             "validation": {k: v.summary() for k, v in validation.items()},
             "train_seconds": round(seconds, 3),
             "fingerprint": fingerprint,
+            "model_sha256": model_hashes,
         },
     )
     if validation:  # the full held-out results (per class, confusion, per file)
         atomic_write_json(
             run_dir / VALIDATION_FILE, {k: v.to_dict() for k, v in validation.items()}
         )
-    progress(1.0, f"saved to {run_dir}")
     return TrainResult(run_dir, annotators, validation, [str(p) for p in val_paths], seconds)
 
 
@@ -399,7 +418,13 @@ def annotate_files(
     cache_dir: Path | None = None,
     progress: ProgressFn = no_progress,
 ) -> list[Path]:
-    """Annotate audio files and write one annotation file each into ``out_dir``."""
+    """Annotate audio files and write one annotation file each into ``out_dir``.
+
+    ``out_dir`` may not be a folder of the audio files or inside one
+    (:func:`canapy.io_utils.refuse_write_into`): hand annotations there are never
+    overwritten.
+    """
+    refuse_write_into(out_dir, sorted({Path(p).parent for p in paths}), "write annotations")
     preds = predict_files(annotator, paths, cache_dir, progress)
     written = []
     for path, segs in preds.items():

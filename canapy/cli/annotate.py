@@ -7,6 +7,7 @@ from pathlib import Path
 
 from canapy.cli.common import MODEL_CHOICES, add_cache_args, cache_dir, warn
 from canapy.exceptions import CanapyError
+from canapy.io_utils import refuse_write_into
 
 __all__ = ["add_parser", "run"]
 
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from canapy.runs import load_default_annotator
     from canapy.workflow import annotate_files
 
+    refuse_write_into(args.output, [args.audio_dir], "write annotations")
     annotator = load_default_annotator(args.run_dir, args.model)
     good = []
     for path in audio_files(Path(args.audio_dir)):

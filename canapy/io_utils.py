@@ -27,6 +27,7 @@ from canapy.exceptions import CanapyError, OutputError
 from canapy.locking import exclusive_lock
 
 __all__ = [
+    "ORPHAN_AGE_S",
     "TEMP_SUFFIX",
     "atomic_directory",
     "atomic_open",
@@ -38,6 +39,10 @@ __all__ = [
     "refuse_write_into",
     "resolved",
 ]
+
+ORPHAN_AGE_S = 3600.0
+"""A temporary file this old (seconds) is an orphan even without a lock: atomic writes
+last milliseconds."""
 
 TEMP_SUFFIX = ".tmp"
 """Suffix of every temporary file or folder Canapy writes (``.<name>.<random>.tmp``)."""

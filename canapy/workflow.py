@@ -23,7 +23,13 @@ from canapy.config import Config, config_to_dict, save_config
 from canapy.corpus import Corpus, corpus_fingerprint, write_annotation
 from canapy.exceptions import CanapyError
 from canapy.features import FeatureExtractor
-from canapy.io_utils import atomic_directory, atomic_write_json, refuse_write_into
+from canapy.io_utils import (
+    ORPHAN_AGE_S,
+    atomic_directory,
+    atomic_write_json,
+    clean_orphan_temps,
+    refuse_write_into,
+)
 from canapy.labels import check_silence_label, frame_targets, make_classes
 from canapy.metrics import EvaluationResult, evaluate_segments
 from canapy.models import EnsembleClassifier, EsnClassifier, feature_scaling, nonsyntactic_sequences
@@ -425,6 +431,9 @@ def annotate_files(
     overwritten.
     """
     refuse_write_into(out_dir, sorted({Path(p).parent for p in paths}), "write annotations")
+    # Temporary files of a killed earlier run: an atomic write lives for milliseconds, so
+    # one an hour old is nobody's.
+    clean_orphan_temps(out_dir, older_than_s=ORPHAN_AGE_S)
     preds = predict_files(annotator, paths, cache_dir, progress)
     written = []
     for path, segs in preds.items():

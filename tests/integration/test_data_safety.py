@@ -228,6 +228,18 @@ def test_orphans_of_a_killed_training_are_removed(corpus, tmp_path, config, caps
     assert not orphan.exists() and keep.exists()
 
 
+def test_annotate_removes_only_old_orphans(run_dir, corpus, tmp_path, capsys):
+    out = tmp_path / "annotations"
+    out.mkdir()
+    old = out / f".song_000.csv.k1ll3d{TEMP_SUFFIX}"
+    fresh = out / f".song_001.csv.wr1t1ng{TEMP_SUFFIX}"
+    for path in (old, fresh):
+        path.write_text("wave,start")
+    os.utime(old, (time.time() - 2 * 3600,) * 2)
+    assert run_cli(capsys, "annotate", run_dir, corpus, "-o", out, "--no-cache")[0] == 0
+    assert not old.exists() and fresh.exists()
+
+
 # -- 5, 6, 10: bad labels and bad audio ------------------------------------------------
 def _set_label(csv: Path, row: int, label: str) -> None:
     lines = csv.read_text().splitlines()

@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -126,7 +126,7 @@ def resolved(path: str | Path) -> Path:
 
 def refuse_write_into(
     out: str | Path,
-    sources: Any,
+    sources: str | Path | Iterable[str | Path | None],
     what: str = "write",
     allow_hidden: bool = True,
     error: type[CanapyError] = OutputError,
@@ -135,8 +135,9 @@ def refuse_write_into(
 
     The one guard of "the original annotations are never written to": every writer of
     annotation-like files (``annotate --output``, ``history export``, ``review --output``,
-    ``example``, the dashboard's export box) calls it. Paths are compared after
-    :func:`resolved`, so a symlink to the data folder is refused as the folder itself.
+    the dashboard's export box, :func:`canapy.workflow.annotate_files`) calls it. Paths
+    are compared after :func:`resolved`, so a symlink to the data folder is refused as the
+    folder itself.
 
     Parameters
     ----------

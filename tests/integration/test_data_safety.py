@@ -416,7 +416,7 @@ def _free_port() -> int:
 
 def _status(url: str) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
+        with urllib.request.urlopen(url, timeout=180) as resp:
             return resp.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -431,19 +431,22 @@ def test_remote_dashboard_refuses_requests_without_the_token(corpus, tmp_path):
         "--address", "0.0.0.0", "--allow-remote", "--origin", f"localhost:{port}",
         "--token", token, "--output", str(tmp_path / "runs"),
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "dash.log"
+    with log.open("w") as out:  # a file, not a pipe: a full pipe would block the server
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
     try:
-        for line in proc.stdout:  # the server says when it listens
-            if "canapy dashboard:" in line:
-                assert f"token={token}" in line
+        for _ in range(600):  # the server says when it listens (imports are slow)
+            started = [ln for ln in log.read_text().splitlines() if "canapy dashboard:" in ln]
+            if started or proc.poll() is not None:
                 break
-        else:
-            pytest.fail("the dashboard did not start")
+            time.sleep(0.5)
+        assert started, log.read_text()
+        assert f"token={token}" in started[0]
         base = f"http://127.0.0.1:{port}/"
         assert _status(base) == 403
         assert _status(base + "?token=wrong") == 403
         assert _status(base + f"?token={token}") == 200
-        ws = socket.create_connection(("127.0.0.1", port), timeout=30)
+        ws = socket.create_connection(("127.0.0.1", port), timeout=180)
         ws.sendall(
             (
                 f"GET /ws HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n"

@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from canapy.runs import load_default_annotator
     from canapy.workflow import annotate_files
 
-    refuse_write_into(args.output, [args.audio_dir], "write annotations")
     annotator = load_default_annotator(args.run_dir, args.model)
+    refuse_write_into(args.output, [args.audio_dir], "write annotations")
     good = []
     for path in audio_files(Path(args.audio_dir)):
         try:

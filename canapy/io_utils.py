@@ -236,8 +236,8 @@ def clean_orphan_temps(
 def atomic_directory(path: str | Path, what: str = "folder") -> Iterator[Path]:
     """Build a folder in a temporary sibling and rename it onto ``path`` on success.
 
-    Held under an exclusive lock (``.<name>.lock`` beside it): a second writer of the
-    same ``path`` fails at once with a clear :class:`~canapy.exceptions.OutputError`
+    Held under an exclusive lock (``.<name>.lock`` beside it, removed on exit): a second
+    writer of the same ``path`` fails at once with a clear :class:`~canapy.exceptions.OutputError`
     instead of overwriting the first one's work. Orphans of killed writers are removed
     on entry. On an exception (full disk, Ctrl-C) the temporary folder is removed and
     ``path`` is left as it was; on success an existing ``path`` is replaced (the old
@@ -267,7 +267,7 @@ def atomic_directory(path: str | Path, what: str = "folder") -> Iterator[Path]:
         f"{path}: another Canapy process is writing this {what} right now; wait for it to "
         "finish or choose another path"
     )
-    with exclusive_lock(lock, timeout_s=0.0, busy_message=busy, error=OutputError):
+    with exclusive_lock(lock, timeout_s=0.0, busy_message=busy, error=OutputError, remove=True):
         clean_orphan_temps(parent, path.name)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=parent))
         try:

@@ -29,12 +29,15 @@ def exclusive_lock(
     timeout_s: float,
     busy_message: str | None = None,
     error: type[CanapyError] = StoreError,
+    remove: bool = False,
 ) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (released by the OS if the process dies).
 
     flock/msvcrt locks rather than an ``O_EXCL`` lock file: a killed process cannot leave
     a stale lock behind. After ``timeout_s`` seconds of waiting, raises ``error`` with
-    ``busy_message`` (default: the annotation store's message).
+    ``busy_message`` (default: the annotation store's message). With ``remove``, the
+    lock file is deleted on release (so it leaves nothing behind); a locker then checks
+    that the file it locked is still the one at ``path``, and retries if not.
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -59,6 +62,11 @@ def exclusive_lock(
         while True:
             try:
                 try_lock()
+                if remove and not _still_there(fd, path):  # unlinked by the previous holder
+                    unlock()
+                    os.close(fd)
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                    continue
                 break
             except OSError:
                 if time.monotonic() > deadline:
@@ -71,6 +79,17 @@ def exclusive_lock(
         try:
             yield
         finally:
+            if remove:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
             unlock()
     finally:
         os.close(fd)
+
+
+def _still_there(fd: int, path: Path) -> bool:
+    """Whether the open file ``fd`` is still the file at ``path``."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False

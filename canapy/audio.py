@@ -33,9 +33,11 @@ from canapy.exceptions import AudioError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "MAX_ABS_SAMPLE",
     "MAX_SAMPLE_RATE",
     "MIN_SAMPLE_RATE",
     "audio_info",
+    "check_audio",
     "check_header",
     "is_audio_file",
     "load_audio",
@@ -130,6 +132,26 @@ def _load_npy(path: Path, mmap: bool) -> np.ndarray:
             f"array, found dtype {data.dtype} shape {data.shape}"
         )
     return data
+
+
+MAX_ABS_SAMPLE = 1e10
+"""Float samples larger than this are refused as corrupt (full scale is 1.0; integer
+samples stored as floats reach 32768 or 2**31)."""
+
+
+def check_audio(path: str | Path) -> tuple[int, float]:
+    """Read every sample of an audio file to check it; its native rate and duration.
+
+    Catches what the header cannot tell: a truncated file, NaN or infinite samples,
+    absurd magnitudes (e.g. 1e30). Costs one read of the file, no resampling.
+
+    Raises
+    ------
+    AudioError
+        Naming the file and the problem.
+    """
+    y, rate = load_audio(path)
+    return rate, len(y) / rate
 
 
 def audio_info(path: str | Path, sample_rate: int | None = None) -> tuple[int, float]:
@@ -299,9 +321,15 @@ def load_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.nda
         data, rate = _read_soundfile(path)
     if data.shape[0] == 0:
         raise AudioError(f"{path}: empty audio file (0 samples)")
-    y = _to_mono_float(data)
-    if not np.all(np.isfinite(y)):
+    if not np.all(np.isfinite(data)):
         raise AudioError(f"{path}: audio contains NaN or infinite samples")
+    peak = float(np.max(np.abs(data))) if np.issubdtype(data.dtype, np.floating) else 0.0
+    if peak > MAX_ABS_SAMPLE:
+        raise AudioError(
+            f"{path}: absurd sample values (peak {peak:.3g}; float audio is expected within "
+            f"[-1, 1], at most {MAX_ABS_SAMPLE:g}): a corrupt or mis-scaled file"
+        )
+    y = _to_mono_float(data)
     if sample_rate and int(sample_rate) != rate:
         import librosa  # imported lazily: librosa is slow to import
 

@@ -46,3 +46,7 @@ class RegistryError(CanapyError):
 
 class AnalysisError(CanapyError):
     """A segment table or a map cannot be analysed (missing columns, no segments, ...)."""
+
+
+class OutputError(CanapyError):
+    """An output location is refused: it would overwrite originals, or is in use."""

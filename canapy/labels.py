@@ -3,10 +3,56 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["frame_targets", "make_classes", "silence_quiet_frames"]
+from canapy.exceptions import AnnotationError
+
+__all__ = ["check_silence_label", "frame_targets", "make_classes", "silence_quiet_frames"]
+
+
+def check_silence_label(segments: pd.DataFrame, silence_label: str) -> None:
+    """Refuse hand segments labelled with the silence tag (they would train as background).
+
+    A label equal to ``postprocess.silence_label`` is ambiguous: it may be a real
+    syllable class (``SIL`` in the canary annotations) or marked silence. Rather than
+    silently merge it into the background class, training stops and says how to choose.
+
+    Parameters
+    ----------
+    segments : pd.DataFrame
+        Segment table with ``audio_path`` and ``label`` columns.
+    silence_label : str
+        The silence tag of the config.
+
+    Raises
+    ------
+    AnnotationError
+        Naming the label, how many segments and which files have it, and the fixes.
+
+    Examples
+    --------
+    >>> seg = pd.DataFrame({"audio_path": ["/d/a.wav"], "label": ["SIL"]})
+    >>> check_silence_label(seg, "_silence_")
+    >>> check_silence_label(seg, "SIL")
+    Traceback (most recent call last):
+    ...
+    canapy.exceptions.AnnotationError: label 'SIL' of 1 segment(s) in a.wav is also ...
+    """
+    hit = segments[segments["label"].astype(str) == silence_label]
+    if hit.empty:
+        return
+    files = sorted({Path(str(p)).name for p in hit["audio_path"]})
+    shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    raise AnnotationError(
+        f"label {silence_label!r} of {len(hit)} segment(s) in {shown} is also the silence "
+        "tag (postprocess.silence_label), so these segments would be trained as background; "
+        f"if {silence_label!r} is a real syllable class, set postprocess.silence_label to a "
+        'tag no file uses (e.g. "_silence_") in your config; if they mark silence, rename '
+        "or delete those segments"
+    )
 
 
 def make_classes(labels: Sequence[str], silence_label: str) -> list[str]:

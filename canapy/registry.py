@@ -185,11 +185,11 @@ class Registry:
         self.root.mkdir(parents=True, exist_ok=True)
         if not (self.root / "registry.json").exists():
             atomic_write_json(self.root / "registry.json", {"format": _FORMAT})
-        busy = RegistryError(
+        busy = (
             f"{self.root}: the registry is locked by another process for more than "
             f"{self.lock_timeout_s:.0f} s; try again when it is done"
         )
-        with exclusive_lock(self.root / "lock", self.lock_timeout_s, lambda: busy):
+        with exclusive_lock(self.root / "lock", self.lock_timeout_s, busy, RegistryError):
             yield
 
     def _record(self, name: str) -> dict[str, Any]:

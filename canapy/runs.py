@@ -86,6 +86,7 @@ class RunInfo:
     fingerprint: str | None = None
     granularity: Mapping[str, Any] | None = None
     """The annotation granularity inferred at training (``GranularityReport.to_dict()``)."""
+    model_sha256: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -143,9 +144,11 @@ def read_run(run_dir: str | Path) -> RunInfo:
         raise ModelError(
             f"{run_dir}: not a Canapy run folder (no {RUN_FILE}); create one with `canapy train`"
         ) from None
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{path}: corrupt run file: {exc}") from None
-    if not isinstance(data, dict) or "models" not in data:
+    except IsADirectoryError:
+        raise ModelError(f"{path}: a folder, not a run file") from None
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
         raise ModelError(f"{path}: corrupt run file: no list of models")
     return RunInfo(
         path=Path(run_dir),
@@ -158,6 +161,7 @@ def read_run(run_dir: str | Path) -> RunInfo:
         train_seconds=data.get("train_seconds"),
         fingerprint=data.get("fingerprint"),
         granularity=data.get("granularity"),
+        model_sha256=dict(data.get("model_sha256") or {}),
     )
 
 
@@ -187,7 +191,14 @@ def load_annotators(
             raise ModelError(
                 f"{run_dir}: no {kind!r} model in this run (available: {', '.join(run.models)})"
             )
-        obj, _ = load_model(Path(run_dir) / kind)
+        obj, meta = load_model(Path(run_dir) / kind)
+        expected = run.model_sha256.get(kind)
+        if expected is not None and meta.get("model_sha256") != expected:
+            raise ModelError(
+                f"{Path(run_dir) / kind}: this model is not the one {RUN_FILE} lists (a mixed "
+                "run: its models come from different trainings); refusing to use it; "
+                "train the run again with `canapy train`"
+            )
         out[kind] = check_annotator(obj, str(Path(run_dir) / kind))
     return out
 

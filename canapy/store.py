@@ -58,7 +58,13 @@ import pandas as pd
 from canapy.corpus import MARRON1CSV, Corpus, write_annotation
 from canapy.edits import diff_tables
 from canapy.exceptions import ConflictError, StoreError
-from canapy.io_utils import atomic_write_bytes, atomic_write_json, fsync_dir
+from canapy.io_utils import (
+    atomic_write_bytes,
+    atomic_write_json,
+    clean_orphan_temps,
+    fsync_dir,
+    refuse_write_into,
+)
 from canapy.locking import exclusive_lock
 from canapy.segments import empty_segments, normalise_segments, validate_segments
 
@@ -174,7 +180,25 @@ class AnnotationStore:
     def head(self) -> int:
         """Id of the current version."""
         self._require()
-        return int(_read_json(self.root / "HEAD")["head"])
+        path = self.root / "HEAD"
+        data = _read_json(path)
+        head = data.get("head") if isinstance(data, dict) else None
+        if not isinstance(head, int) or isinstance(head, bool) or head < 1:
+            raise StoreError(f"{path}: damaged (no version number in it); {self._repair_hint()}")
+        if not self._meta(head).is_file():
+            raise StoreError(
+                f"{path}: points to version {head}, whose {self._meta(head).name} is missing; "
+                f"{self._repair_hint()}"
+            )
+        return head
+
+    def _repair_hint(self) -> str:
+        """How to point HEAD back at the last complete version."""
+        found = (_VERSION_FILE.match(p.name) for p in self._versions_dir.glob("*.json"))
+        ok = [int(m.group(1)) for m in found if m and self._csv(int(m.group(1))).is_file()]
+        if not ok:
+            return "no complete version is left; restore the store from a backup"
+        return f'the last complete version is {max(ok)}: write {{"head": {max(ok)}}} into it'
 
     def _rel(self, path: str | Path) -> str:
         p = Path(path)
@@ -240,11 +264,11 @@ class AnnotationStore:
         """
         head = self.head
         rows = []
-        for path in sorted(self._versions_dir.iterdir()):
-            m = _VERSION_FILE.match(path.name)
-            if m and int(m.group(1)) <= head:  # above the head: an interrupted save
-                meta = _read_json(path)
-                rows.append({k: meta.get(k) for k in _VERSION_COLUMNS[:-1]})
+        for version in range(1, head + 1):  # above the head: an interrupted save, ignored
+            meta = _read_json(self._meta(version))
+            if not isinstance(meta, dict) or meta.get("id") != version:
+                raise StoreError(f"{self._meta(version)}: damaged metadata of version {version}")
+            rows.append({k: meta.get(k) for k in _VERSION_COLUMNS[:-1]})
         out = pd.DataFrame(rows, columns=_VERSION_COLUMNS[:-1])
         out["parent"] = out["parent"].astype("Int64")  # version 1 has no parent
         out["is_head"] = out["id"] == head
@@ -323,7 +347,10 @@ class AnnotationStore:
             "annotated": files,
         }
         # Order matters: the version is invisible until HEAD names it, so a crash before
-        # the last line leaves the previous head in place.
+        # the last line leaves the previous head in place. Temporary files of killed
+        # saves are removed first (safe: every writer of the store holds the lock).
+        clean_orphan_temps(self._versions_dir)
+        clean_orphan_temps(self.root)
         atomic_write_bytes(self._csv(version), data)
         atomic_write_json(self._meta(version), meta)
         fsync_dir(self._versions_dir)
@@ -451,17 +478,8 @@ class AnnotationStore:
             The files written (atomically).
         """
         version = self._check_version(version)
-        out = Path(os.path.abspath(out_dir))
-        data_dir = self.data_dir
-        with contextlib.suppress(ValueError):
-            rel = out.relative_to(data_dir)
-            if not any(part.startswith(".") for part in rel.parts):
-                raise StoreError(
-                    f"refusing to export into {out}: it is inside the data folder {data_dir}, "
-                    "whose original annotation files are never overwritten (and a second set "
-                    "of annotation files there would be read as duplicates); choose a folder "
-                    "outside it"
-                )
+        out = Path(out_dir)
+        refuse_write_into(out, self.data_dir, "export annotations", error=StoreError)
         table = self.load(version)
         groups = dict(tuple(table.groupby("audio_path", sort=False)))
         written = []

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from canapy.exceptions import OutputError
+
 __all__ = [
     "DEFAULT_VOCABULARY",
     "add_background_noise",
@@ -244,8 +246,13 @@ def write_songs(
     sample_rate: int,
     n_annotated: int,
     readme: str,
+    n_songs: int,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``song_000.wav``... and, for the first ``n_annotated``, their marron1csv files.
+
+    Nothing is written when a file of the corpus already exists, unless ``overwrite``: an
+    example must never land on top of a real corpus.
 
     Parameters
     ----------
@@ -259,6 +266,10 @@ def write_songs(
         How many of the first songs get an annotation file.
     readme : str
         Text of ``README.txt``.
+    n_songs : int
+        How many songs ``songs`` holds (to check the names before writing anything).
+    overwrite : bool
+        Replace files of those names already in ``out_dir``.
 
     Returns
     -------
@@ -268,6 +279,15 @@ def write_songs(
     from canapy.corpus import write_annotation  # local: keeps this module light to import
 
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder; choose another folder")
+    names = [f"song_{i:03d}{ext}" for i in range(n_songs) for ext in (".wav", ".csv")]
+    taken = [n for n in [*names, "README.txt"] if (out / n).exists()]
+    if taken and not overwrite:
+        raise OutputError(
+            f"{out / taken[0]}: already exists ({len(taken)} file(s) of the example would be "
+            "overwritten); choose a new or empty folder for the example corpus"
+        )
     out.mkdir(parents=True, exist_ok=True)
     n = 0
     for i, (y, segments) in enumerate(songs):
@@ -311,6 +331,7 @@ def make_example_corpus(
     seed: int = 0,
     sample_rate: int = 16000,
     n_unlabelled: int = 2,
+    overwrite: bool = False,
 ) -> Path:
     """Write an annotated synthetic corpus to ``out_dir``.
 
@@ -326,6 +347,9 @@ def make_example_corpus(
         Rate in Hz.
     n_unlabelled : int
         Extra songs without annotation (numbered after the annotated ones).
+    overwrite : bool
+        Replace files of those names already in ``out_dir``; by default an existing
+        file is an :class:`~canapy.exceptions.OutputError` and nothing is written.
 
     Returns
     -------
@@ -340,4 +364,6 @@ def make_example_corpus(
         labels=", ".join(DEFAULT_VOCABULARY),
         unlabelled=unlabelled_note(n_files, n_unlabelled),
     )
-    return write_songs(out_dir, songs, sample_rate, n_files, text)
+    return write_songs(
+        out_dir, songs, sample_rate, n_files, text, n_files + n_unlabelled, overwrite
+    )

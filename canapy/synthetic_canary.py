@@ -328,6 +328,7 @@ def make_canary_corpus(
     sample_rate: int = 16000,
     n_unlabelled: int = 2,
     n_phrases: tuple[int, int] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write an annotated, phrase-level canary-like corpus to ``out_dir``.
 
@@ -345,6 +346,9 @@ def make_canary_corpus(
         Extra songs without annotation (numbered after the annotated ones).
     n_phrases : (int, int), optional
         Range of phrases per song (see :func:`synth_canary_song`).
+    overwrite : bool
+        Replace files of those names already in ``out_dir``; by default an existing
+        file is an :class:`~canapy.exceptions.OutputError` and nothing is written.
 
     Returns
     -------
@@ -363,4 +367,6 @@ def make_canary_corpus(
         call=CALL_LABEL,
         unlabelled=unlabelled_note(n_files, n_unlabelled),
     )
-    return write_songs(out_dir, songs, sample_rate, n_files, text)
+    return write_songs(
+        out_dir, songs, sample_rate, n_files, text, n_files + n_unlabelled, overwrite
+    )

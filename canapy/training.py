@@ -26,7 +26,12 @@ from canapy.context_model import ContextClassifier
 from canapy.corpus import Corpus
 from canapy.exceptions import CanapyError
 from canapy.features import FeatureExtractor, frame_loudness
-from canapy.labels import frame_targets, make_classes, silence_quiet_frames
+from canapy.labels import (
+    check_silence_label,
+    frame_targets,
+    make_classes,
+    silence_quiet_frames,
+)
 from canapy.models import (
     EnsembleClassifier,
     EsnClassifier,
@@ -206,6 +211,7 @@ def fit_with_held_out(
     paths = fit_paths + held_out
     extractor = FeatureExtractor(cfg.features, sample_rate, cache_dir)
     hop_s = extractor.hop_s
+    check_silence_label(corpus.subset(paths).segments, cfg.postprocess.silence_label)
     classes = make_classes(corpus.subset(paths).segments["label"], cfg.postprocess.silence_label)
     if len(classes) < 2:
         raise CanapyError("no labelled segment in the training files: nothing to learn")

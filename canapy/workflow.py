@@ -11,7 +11,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,9 +26,15 @@ from canapy.config import AnnotateConfig, Config, config_to_dict, save_config
 from canapy.corpus import Corpus, corpus_fingerprint
 from canapy.exceptions import CanapyError
 from canapy.granularity import GranularityReport, apply_granularity
-from canapy.io_utils import atomic_write_json
+from canapy.io_utils import (
+    ORPHAN_AGE_S,
+    atomic_directory,
+    atomic_write_json,
+    clean_orphan_temps,
+    refuse_write_into,
+)
 from canapy.models import predict_proba_many
-from canapy.persistence import save_model
+from canapy.persistence import read_metadata, save_model
 from canapy.streaming import StreamSettings
 from canapy.threads import limited_threads
 from canapy.training import FeatureSequence, fit_with_held_out
@@ -269,11 +275,29 @@ def train(
     ``submit`` (:func:`canapy.distributed.dask_submitter`) spreads the per-file work over
     a Dask cluster (see :func:`canapy.training.fit_with_held_out`).
     """
-    start = time.perf_counter()
     run_dir = Path(run_dir)
     paths = list(corpus.annotated)
     if not paths:
         raise CanapyError("the corpus has no annotated audio file: nothing to train on")
+    # The run folder is built whole in a locked temporary sibling, then renamed into
+    # place: a kill, a full disk or a concurrent training never leaves a half or mixed run.
+    with atomic_directory(run_dir, "run folder") as tmp_dir:
+        result = _train_into(corpus, cfg, tmp_dir, cache_dir, progress, submit)
+    progress(1.0, f"saved to {run_dir}")
+    return replace(result, run_dir=run_dir)
+
+
+def _train_into(
+    corpus: Corpus,
+    cfg: Config,
+    run_dir: Path,
+    cache_dir: Path | None,
+    progress: ProgressFn,
+    submit: Submit | None,
+) -> TrainResult:
+    """:func:`train`'s work, saving into the (temporary) folder ``run_dir``."""
+    start = time.perf_counter()
+    paths = list(corpus.annotated)
     sample_rate = resolve_sample_rate(cfg, paths)
     cfg, granularity = apply_granularity(cfg, corpus.segments)
     fit_paths, val_paths = _split_validation(
@@ -296,7 +320,7 @@ def train(
     }
     seconds = time.perf_counter() - start
     fingerprint = corpus_fingerprint(corpus)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    model_hashes = {}
     for kind, ann in annotators.items():
         metrics = validation[kind].summary() if kind in validation else {}
         save_model(
@@ -317,6 +341,7 @@ def train(
                 "granularity": granularity.to_dict(),
             },
         )
+        model_hashes[kind] = read_metadata(run_dir / kind)["model_sha256"]
     save_config(cfg, run_dir / "config.toml")
     opts = annotate_settings(cfg)
     progress(0.98, "calibrating the activity gate for long recordings")
@@ -336,13 +361,13 @@ def train(
             "train_seconds": round(seconds, 3),
             "fingerprint": fingerprint,
             "granularity": granularity.to_dict(),
+            "model_sha256": model_hashes,
         },
     )
     if validation:  # the full held-out results (per class, confusion, per file)
         atomic_write_json(
             run_dir / VALIDATION_FILE, {k: v.to_dict() for k, v in validation.items()}
         )
-    progress(1.0, f"saved to {run_dir}")
     return TrainResult(
         run_dir, annotators, validation, [str(p) for p in val_paths], seconds, granularity
     )
@@ -393,13 +418,19 @@ def annotate_files(
     Files longer than ``annotate.stream_above_s`` are streamed with bounded memory (see
     :mod:`canapy.streaming`) and, given a ``gate``, only their sound-bearing stretches go
     through the reservoirs. ``submit``/``model`` send the work to a Dask cluster (see
-    :mod:`canapy.distributed`); the files written are the same.
+    :mod:`canapy.distributed`); the files written are the same. ``out_dir`` may not be a
+    folder of the audio files or inside one (:func:`canapy.io_utils.refuse_write_into`):
+    hand annotations there are never overwritten.
 
     Raises
     ------
     PartialAnnotationError
         After writing every other file, if some files could not be annotated.
     """
+    refuse_write_into(out_dir, sorted({Path(p).parent for p in paths}), "write annotations")
+    # Temporary files of a killed earlier run: an atomic write lives for milliseconds, so
+    # one an hour old is nobody's.
+    clean_orphan_temps(out_dir, older_than_s=ORPHAN_AGE_S)
     opts = annotate_settings(annotator.config)
     report = annotate_many(
         annotator,

@@ -51,7 +51,8 @@ def resolve_paths(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
     """``(data_dir, run_root, temporary folder to delete on exit or None)``.
 
     ``--example`` writes :func:`canapy.synthetic.make_example_corpus` into ``DATA_DIR``
-    when given (if it holds no corpus yet), else into a temporary folder. Runs go to
+    when given (only if it is new or empty; a folder holding the example already is
+    reopened), else into a temporary folder. Runs go to
     ``--output`` or ``DATA_DIR/.canapy/runs``.
     """
     from canapy.synthetic import make_example_corpus
@@ -60,7 +61,13 @@ def resolve_paths(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
     if args.example:
         if args.data_dir:
             data_dir = Path(args.data_dir)
-            if not (data_dir / "README.txt").is_file():
+            if not _holds_example(data_dir):
+                if data_dir.is_dir() and any(data_dir.iterdir()):
+                    raise CanapyError(
+                        f"{data_dir}: not empty; --example writes synthetic songs only into "
+                        "a new or empty folder (never into a real corpus); drop DATA_DIR "
+                        "to open the example from a temporary folder"
+                    )
                 make_example_corpus(data_dir)
         else:
             temporary = Path(tempfile.mkdtemp(prefix="canapy-example-"))
@@ -75,6 +82,14 @@ def resolve_paths(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
     return data_dir.absolute(), run_root.absolute(), temporary
 
 
+def _holds_example(folder: Path) -> bool:
+    """Whether ``folder`` holds a corpus made by ``make_example_corpus``."""
+    readme = folder / "README.txt"
+    return readme.is_file() and readme.read_text(encoding="utf-8", errors="replace").startswith(
+        "Synthetic example corpus made by canapy"
+    )
+
+
 def serve(
     data_dir: Path,
     run_root: Path,
@@ -82,8 +97,15 @@ def serve(
     port: int = 9321,
     address: str = "127.0.0.1",
     show: bool = True,
+    origins: list[str] | None = None,
+    token: str | None = None,
 ) -> None:
-    """Serve the app at ``http://ADDRESS:PORT/`` until Ctrl-C (or SIGTERM)."""
+    """Serve the app at ``http://ADDRESS:PORT/`` until Ctrl-C (or SIGTERM).
+
+    ``origins`` are the ``host[:port]`` pages allowed to open the WebSocket (default:
+    this machine's loopback names); with ``token``, every page and WebSocket request must
+    carry it (:func:`canapy.dashboards.access.token_auth_provider`).
+    """
     import librosa  # noqa: F401  slow imports happen now, not while the first page waits
     import panel as pn
 
@@ -100,11 +122,17 @@ def serve(
         sessions.add(app)
         return app
 
-    origins = (
-        [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)]
-        if is_loopback(address)
-        else ["*"]
-    )
+    if origins is None:
+        if not is_loopback(address):
+            raise CanapyError("a non-loopback address needs an explicit list of origins")
+        origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)]
+    if "*" in origins:
+        raise CanapyError("the origin '*' would let any web page drive the dashboard; list hosts")
+    extra: dict[str, Any] = {}
+    if token is not None:
+        from .access import token_auth_provider
+
+        extra["auth_provider"] = token_auth_provider(token)
     server = pn.serve(
         {"/": factory},
         port=port,
@@ -113,8 +141,11 @@ def serve(
         show=False,
         start=False,
         title="Canapy",
+        **extra,
     )
     url = f"http://{'127.0.0.1' if address in ('127.0.0.1', '0.0.0.0') else address}:{port}/"
+    if token is not None:
+        url += f"?token={token}"
     loop = server.io_loop
 
     def stop(*_: Any) -> None:
@@ -155,14 +186,31 @@ def serve_from_args(args: argparse.Namespace) -> int:
                 "could use the dashboard and read the data folder; pass --allow-remote "
                 "if that is what you want"
             )
-        logger.warning(
-            "listening on %s: the dashboard is reachable from other machines, "
-            "with no authentication",
-            args.address,
-        )
+        if not getattr(args, "origin", None):
+            raise CanapyError(
+                "--allow-remote needs --origin HOST[:PORT] (repeatable): the addresses "
+                "browsers will use to reach the dashboard, e.g. --origin myhost:"
+                f"{args.port}; '*' is not accepted"
+            )
+    token = getattr(args, "token", None)
+    if token is None and not is_loopback(args.address):
+        from .access import new_token
+
+        token = new_token()
+    if token is not None and len(token) < 16:
+        raise CanapyError("--token must be at least 16 characters long")
     data_dir, run_root, temporary = resolve_paths(args)
     try:
-        serve(data_dir, run_root, args.format, args.port, args.address, not args.no_browser)
+        serve(
+            data_dir,
+            run_root,
+            args.format,
+            args.port,
+            args.address,
+            not args.no_browser,
+            origins=list(args.origin) if getattr(args, "origin", None) else None,
+            token=token,
+        )
     finally:
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)

@@ -5,8 +5,10 @@ with ``func=run``) and ``run(args) -> int``; what they share lives in
 :mod:`canapy.cli.common`. Adding a command is one new module plus one entry in
 :data:`COMMANDS`.
 
-Errors on bad input are printed on one line (``canapy: error: ...``) with exit status 2;
-``--debug`` shows the traceback instead.
+Errors on bad input and operating-system errors (full disk, permissions, a folder where a
+file was expected...) are printed on one line (``canapy: error: ...``, naming the path)
+with a non-zero exit status by :func:`canapy.cli.common.run_command`, the CLI's one error
+boundary; ``--debug`` (or ``--verbose``) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -57,7 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         "find annotation errors, annotate new recordings.",
     )
     parser.add_argument("--version", action="version", version=f"canapy {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument(
+        "--debug",
+        "--verbose",
+        action="store_true",
+        help="show tracebacks and debug logs",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(sub)

@@ -14,6 +14,7 @@ from canapy.cli.common import (
     warn,
 )
 from canapy.exceptions import CanapyError
+from canapy.io_utils import refuse_write_into
 
 __all__ = ["add_parser", "run"]
 
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     annotator = load_default_annotator(args.run_dir, args.model)
+    refuse_write_into(args.output, [args.audio_dir], "write annotations")
     use_gate = not args.no_gate and annotate_settings(annotator.config).gate
     gate = load_run_gate(args.run_dir) if use_gate else None
     good = []

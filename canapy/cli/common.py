@@ -32,6 +32,7 @@ __all__ = [
     "add_store_arg",
     "cache_dir",
     "cluster",
+    "describe_os_error",
     "load_cfg",
     "load_corpus",
     "open_store",
@@ -74,7 +75,8 @@ def add_format_arg(
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:
-    """``DATA_DIR``, ``--audio-dir``, ``--format``, ``--skip-bad``, ``--overlap-tolerance``."""
+    """``DATA_DIR``, ``--audio-dir``, ``--format``, ``--skip-bad``, ``--drop-bad-rows``,
+    ``--overlap-tolerance``."""
     p.add_argument("data_dir", help="folder of audio files and their annotations")
     p.add_argument("--audio-dir", help="folder of the audio files, if not beside the annotations")
     add_format_arg(p)
@@ -82,6 +84,12 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
         "--skip-bad",
         action="store_true",
         help="skip unreadable or inconsistent files with a warning instead of stopping",
+    )
+    p.add_argument(
+        "--drop-bad-rows",
+        action="store_true",
+        help="drop a bad row (e.g. a label that is only a space or a TAB) with a warning "
+        "instead of refusing its whole file",
     )
     p.add_argument(
         "--overlap-tolerance",
@@ -210,6 +218,7 @@ def load_corpus(args: argparse.Namespace, require_audio: bool = True) -> Corpus:
         skip_bad=args.skip_bad,
         require_audio=require_audio,
         overlap_tolerance_s=getattr(args, "overlap_tolerance", 0.0),
+        drop_bad_rows=getattr(args, "drop_bad_rows", False),
     )
     for problem in corpus.problems:
         warn(f"skipped {problem}")
@@ -233,12 +242,45 @@ def print_table(table: Any) -> None:
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """Run the parsed command; print bad-input errors on one line.
+def describe_os_error(exc: OSError) -> str:
+    """One line for an operating-system error, naming the path(s) and a hint.
 
-    Returns the command's exit status, 2 on :class:`~canapy.exceptions.CanapyError`
-    (re-raised with ``--debug``), 130 on Ctrl-C.
+    Examples
+    --------
+    >>> import errno
+    >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "/d/run"))
+    '/d/run: No space left on device (free some disk space, or write elsewhere)'
+    >>> describe_os_error(IsADirectoryError(21, "Is a directory", "cfg"))
+    'cfg: Is a directory (a file was expected here)'
     """
+    import errno
+
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    what = exc.strerror or str(exc) or type(exc).__name__
+    hints = {
+        errno.ENOSPC: "free some disk space, or write elsewhere",
+        errno.EACCES: "check the file's permissions",
+        errno.EPERM: "check the file's permissions",
+        errno.EISDIR: "a file was expected here",
+        errno.ENOTDIR: "a folder was expected here, or a path goes through a file",
+        errno.ENOENT: "check the path (a dangling symlink?)",
+        errno.EROFS: "the disk is read-only; write elsewhere",
+    }
+    hint = hints.get(exc.errno or -1)
+    return (" -> ".join(paths) + ": " if paths else "") + what + (f" ({hint})" if hint else "")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command: the CLI's one error boundary.
+
+    Bad input (:class:`~canapy.exceptions.CanapyError`), operating-system errors (a full
+    disk, a permission, a folder where a file was expected, a dangling symlink) and
+    malformed JSON are printed on one line ``canapy: error: ...`` naming the path, exit
+    status 2 (1 for OS errors); ``--debug`` re-raises them with the traceback. Ctrl-C
+    gives 130.
+    """
+    import json
+
     debug = getattr(args, "debug", False)
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
@@ -251,6 +293,16 @@ def run_command(args: argparse.Namespace) -> int:
             raise
         print(f"canapy: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        if debug:
+            raise
+        print(f"canapy: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
+    except json.JSONDecodeError as exc:
+        if debug:
+            raise
+        print(f"canapy: error: malformed JSON file: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("canapy: interrupted", file=sys.stderr)
         return 130

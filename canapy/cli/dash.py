@@ -20,10 +20,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     p.add_argument(
-        "--allow-remote", action="store_true", help="required to listen on a non-loopback address"
+        "--allow-remote",
+        action="store_true",
+        help="required to listen on a non-loopback address (then --origin is required and "
+        "every request must carry the access token)",
+    )
+    p.add_argument(
+        "--origin",
+        action="append",
+        metavar="HOST[:PORT]",
+        help="address browsers use to reach the dashboard (repeatable); required with "
+        "--allow-remote",
+    )
+    p.add_argument(
+        "--token",
+        help="access token every page and WebSocket request must carry (?token=...); "
+        "default with --allow-remote: a random one, printed at start",
     )
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
-    p.add_argument("--example", action="store_true", help="open the built-in synthetic corpus")
+    p.add_argument(
+        "--example",
+        action="store_true",
+        help="open the built-in synthetic corpus (in a temporary folder, or in DATA_DIR "
+        "only if it is new or empty)",
+    )
     p.set_defaults(func=run)
 
 

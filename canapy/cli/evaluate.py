@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from canapy.cli.common import (
     MODEL_CHOICES,
@@ -12,6 +13,7 @@ from canapy.cli.common import (
     load_corpus,
     print_metrics,
 )
+from canapy.exceptions import CanapyError
 
 __all__ = ["add_parser", "run"]
 
@@ -35,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from canapy.progress import terminal_progress
     from canapy.workflow import evaluate_run
 
+    if args.json and Path(args.json).is_dir():  # fail before the work, not after it
+        raise CanapyError(f"--json {args.json}: a folder; give a file name (e.g. metrics.json)")
     corpus = load_corpus(args)
     models = [args.model] if args.model else None
     with terminal_progress("evaluate", args.quiet) as progress:

@@ -6,7 +6,6 @@ A thin wrapper over :func:`canapy.review.find_suspects`.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from canapy.cli.common import (
     add_cache_args,
@@ -21,6 +20,7 @@ from canapy.cli.common import (
     version_number,
 )
 from canapy.exceptions import CanapyError
+from canapy.io_utils import refuse_write_into
 
 __all__ = ["add_parser", "run"]
 
@@ -65,16 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.folds < 2:
         raise CanapyError(f"--folds must be at least 2, got {args.folds}")
-    output = Path(args.output).resolve()
-    if (
-        args.format == "marron1csv"
-        and output.suffix == ".csv"
-        and Path(args.data_dir).resolve() in (output.parents)
-    ):
-        raise CanapyError(
-            f"{args.output}: inside {args.data_dir}, this CSV would be read as an annotation "
-            "file next time; write the suspects list outside the data folder"
-        )
+    refuse_write_into(args.output, args.data_dir, "write the suspects list")
     cfg = load_cfg(args)
     if args.from_version is not None:
         store = open_store(args)

@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from canapy.audio import AUDIO_EXTENSIONS
+from canapy.exceptions import AnnotationError
 
 __all__ = [
     "AudioIndex",
@@ -93,31 +95,100 @@ def candidate_stems(name: str, exts: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class AudioIndex:
-    """Audio files found, by file name and by stem."""
+    """Audio files found, by file name and by stem (several per name in a nested corpus).
 
-    by_name: Mapping[str, Path]
-    by_stem: Mapping[str, Path]
+    Matching follows the annotation's own location: an audio file named by a relative
+    path (``day2/song.wav``) is looked up from the annotation's folder; among several
+    files of the same name, the one beside the annotation (or in the same sub-folder of
+    the audio folder) wins; a file in another folder is taken only when it is the only
+    one of that name and the annotation's folder holds no audio at all (annotations kept
+    apart from their audio). Otherwise nothing matches, or an ambiguity is an error.
+
+    Examples
+    --------
+    >>> idx = AudioIndex.build([Path("/d/day1/song.wav"), Path("/d/day2/song.wav")], Path("/d"))
+    >>> str(idx.match_name("song.wav", near=Path("/d/day2"), root=Path("/d")))
+    '/d/day2/song.wav'
+    >>> idx.match_name("song.wav", near=Path("/d/day3"), root=Path("/d"))
+    Traceback (most recent call last):
+    ...
+    canapy.exceptions.AnnotationError: song.wav is ambiguous: ...
+    """
+
+    by_name: Mapping[str, tuple[Path, ...]]
+    by_stem: Mapping[str, tuple[Path, ...]]
     folder: Path
 
     @classmethod
     def build(cls, paths: Iterable[Path], folder: Path) -> AudioIndex:
-        by_name: dict[str, Path] = {}
-        by_stem: dict[str, Path] = {}
+        by_name: dict[str, list[Path]] = {}
+        by_stem: dict[str, list[Path]] = {}
         for p in paths:
-            by_name.setdefault(p.name, p)
-            by_stem.setdefault(p.stem, p)
-        return cls(by_name, by_stem, folder)
+            by_name.setdefault(p.name, []).append(p)
+            by_stem.setdefault(p.stem, []).append(p)
+        return cls(
+            {k: tuple(v) for k, v in by_name.items()},
+            {k: tuple(v) for k, v in by_stem.items()},
+            folder,
+        )
 
-    def match_name(self, name: str) -> Path | None:
-        """Audio file of that name, or of that stem with another audio extension."""
-        base = Path(name).name
-        if base in self.by_name:
-            return self.by_name[base]
-        return self.by_stem.get(Path(base).stem) or self.by_stem.get(base)
+    def _choose(
+        self, found: tuple[Path, ...], name: str, near: Path | None, root: Path | None
+    ) -> Path | None:
+        if not found or near is None:
+            return found[0] if found else None
+        preferred = [near]
+        if root is not None:
+            with contextlib.suppress(ValueError):
+                preferred.append(self.folder / near.relative_to(root))
+        for folder in preferred:
+            for p in found:
+                if p.parent == folder:
+                    return p
+        holds_audio = any(p.parent in preferred for group in self.by_name.values() for p in group)
+        if len(found) == 1 and not holds_audio:
+            return found[0]
+        if len(found) > 1:
+            where = ", ".join(str(p.parent) for p in found[:4])
+            raise AnnotationError(
+                f"{name} is ambiguous: files of that name in {where}; put the annotation "
+                "beside its audio file, or name the audio with its path relative to the "
+                "annotation (e.g. day2/song.wav)"
+            )
+        return None
 
-    def match_stems(self, stems: Iterable[str]) -> Path | None:
+    def match_name(
+        self, name: str, near: Path | None = None, root: Path | None = None
+    ) -> Path | None:
+        """Audio file of that name (or stem, another extension), for an annotation in ``near``.
+
+        ``name`` may be a path relative to ``near`` (``day2/song.wav``) or absolute;
+        ``root`` is the data folder (to find the same sub-folder of the audio folder).
+        Without ``near``, the first file of that name.
+        """
+        ref = Path(name)
+        if near is not None and (ref.is_absolute() or len(ref.parts) > 1):
+            target = (near / ref).absolute() if not ref.is_absolute() else ref
+            target = Path(os.path.normpath(target))
+            for p in self.by_name.get(ref.name, ()):
+                if p == target:
+                    return p
+        base = ref.name
+        found = (
+            self.by_name.get(base)
+            or self.by_stem.get(Path(base).stem)
+            or self.by_stem.get(base, ())
+        )
+        return self._choose(tuple(found), base, near, root)
+
+    def match_stems(
+        self, stems: Iterable[str], near: Path | None = None, root: Path | None = None
+    ) -> Path | None:
+        """Audio file of the first of ``stems`` that has one (see :meth:`match_name`)."""
         for stem in stems:
             found = self.by_stem.get(stem) or self.by_name.get(stem)
-            if found is not None:
-                return found
+            if found:
+                chosen = self._choose(tuple(found), stem, near, root)
+                if chosen is not None:
+                    return chosen
         return None

@@ -47,6 +47,7 @@ def load_corpus(
     require_audio: bool = True,
     format_options: Mapping[str, Any] | None = None,
     overlap_tolerance_s: float = 0.0,
+    drop_bad_rows: bool = False,
 ) -> Corpus:
     """Find audio and annotation files and build a validated :class:`Corpus`.
 
@@ -75,6 +76,9 @@ def load_corpus(
         Overlaps between consecutive segments up to this duration are trimmed (both
         boundaries moved to the middle of the overlap); longer ones raise. Hand-made
         Audacity annotations of canary phrases often overlap by 10-60 ms.
+    drop_bad_rows : bool
+        Drop a bad row (empty or whitespace label, time not a number, end <= start) with
+        a warning (kept in ``Corpus.problems``) instead of refusing its whole file.
 
     Returns
     -------
@@ -106,15 +110,21 @@ def load_corpus(
     owner: dict[Path, Path] = {}
     problems: list[str] = []
     for path in annot_files:
+        dropped: list[str] | None = [] if drop_bad_rows else None
         try:
             raws = fmt.read(path, index, options)
-            new = _validate_file(raws, index, require_audio, data_dir, owner, overlap_tolerance_s)
+            new = _validate_file(
+                raws, index, require_audio, data_dir, owner, overlap_tolerance_s, dropped
+            )
         except AnnotationError as exc:
             if not skip_bad:
                 raise
             logger.warning("skipped %s", exc)
             problems.append(str(exc))
             continue
+        for message in dropped or ():
+            logger.warning("%s", message)
+            problems.append(message)
         for audio, table in new.items():
             tables[audio] = table
             owner[audio] = path
@@ -138,11 +148,12 @@ def _validate_file(
     root: Path,
     owner: Mapping[Path, Path],
     overlap_tolerance_s: float = 0.0,
+    dropped: list[str] | None = None,
 ) -> dict[Path, pd.DataFrame]:
     """Validated segment tables of one annotation file, keyed by audio path."""
     out: dict[Path, pd.DataFrame] = {}
     for raw in raws:
-        onsets, offsets, labels, rows = validate_rows(raw, root, overlap_tolerance_s)
+        onsets, offsets, labels, rows = validate_rows(raw, root, overlap_tolerance_s, dropped)
         audio, exists = resolve_audio(raw, index, require_audio, root)
         if audio in owner or audio in out:
             other = owner.get(audio, raw.annot_path)

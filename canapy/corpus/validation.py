@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from canapy.audio import audio_info
+from canapy.audio import check_audio
 from canapy.corpus.discovery import AudioIndex
 from canapy.exceptions import AnnotationError, AudioError
 from canapy.segments import TIME_EPS
@@ -126,35 +126,56 @@ def _resolve_overlaps(
     return offsets
 
 
+def _row_problem(
+    label: Any, onset_text: Any, offset_text: Any, onset: float, offset: float
+) -> str | None:
+    """What is wrong with one row, or None."""
+    for name, value, parsed in (("start", onset_text, onset), ("end", offset_text, offset)):
+        if not np.isfinite(parsed):
+            return f"{name} is empty or not a number ({value!r})"
+    text = "" if label is None or (isinstance(label, float) and np.isnan(label)) else str(label)
+    if not text.strip():
+        return f"empty label ({text!r})" if text else "empty label"
+    if onset < 0 or offset < 0:
+        return f"negative time (start {onset:.6g}, end {offset:.6g})"
+    if offset <= onset:
+        return f"end ({offset:.6g}) <= start ({onset:.6g})"
+    return None
+
+
 def validate_rows(
-    raw: RawAnnotation, root: Path, overlap_tolerance_s: float = 0.0
+    raw: RawAnnotation,
+    root: Path,
+    overlap_tolerance_s: float = 0.0,
+    dropped: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
-    """Parse and check times and labels; return them sorted by onset, with row numbers."""
+    """Parse and check times and labels; return them sorted by onset, with row numbers.
+
+    A bad row (empty or whitespace label, time not a number, negative, end <= start)
+    raises :class:`AnnotationError` naming the file and row; if ``dropped`` is a list,
+    the row is dropped instead and its message appended to ``dropped``.
+    """
     onsets = np.array([_as_float(v) for v in raw.onsets], dtype=float)
     offsets = np.array([_as_float(v) for v in raw.offsets], dtype=float)
     labels: list[str] = []
+    keep: list[int] = []
     for i, row in enumerate(raw.rows):
+        problem = _row_problem(raw.labels[i], raw.onsets[i], raw.offsets[i], onsets[i], offsets[i])
+        if problem is None:
+            labels.append(str(raw.labels[i]).strip())
+            keep.append(i)
+            continue
         where = _where(raw, row, root)
-        for name, value, parsed in (
-            ("start", raw.onsets[i], onsets[i]),
-            ("end", raw.offsets[i], offsets[i]),
-        ):
-            if not np.isfinite(parsed):
-                raise AnnotationError(f"{where}: {name} is empty or not a number ({value!r})")
-        label = raw.labels[i]
-        label = "" if label is None or (isinstance(label, float) and np.isnan(label)) else label
-        label = str(label).strip()
-        if not label:
-            raise AnnotationError(f"{where}: empty label")
-        if onsets[i] < 0 or offsets[i] < 0:
+        if dropped is None:
             raise AnnotationError(
-                f"{where}: negative time (start {onsets[i]:.6g}, end {offsets[i]:.6g})"
+                f"{where}: {problem}; fix the row, or pass --drop-bad-rows "
+                "(drop_bad_rows=True) to drop such rows with a warning"
             )
-        if offsets[i] <= onsets[i]:
-            raise AnnotationError(f"{where}: end ({offsets[i]:.6g}) <= start ({onsets[i]:.6g})")
-        labels.append(label)
+        dropped.append(f"{where}: {problem}; row dropped")
+    onsets, offsets = onsets[keep], offsets[keep]
+    kept_rows = np.asarray(raw.rows, dtype=int)[keep]
     order = np.argsort(onsets, kind="stable")
-    onsets, offsets, rows = onsets[order], offsets[order], np.asarray(raw.rows)[order]
+    onsets, offsets, rows = onsets[order], offsets[order], kept_rows[order]
     labels = [labels[i] for i in order]
     offsets = _resolve_overlaps(onsets, offsets, rows, raw, root, overlap_tolerance_s)
     return onsets, offsets, labels, rows
@@ -164,7 +185,15 @@ def resolve_audio(
     raw: RawAnnotation, index: AudioIndex, require_audio: bool, root: Path
 ) -> tuple[Path, bool]:
     """Audio file of an annotation and whether it exists."""
-    found = index.match_name(raw.audio_ref) if raw.audio_ref else index.match_stems(raw.by_stem)
+    near = raw.annot_path.parent.absolute()
+    try:
+        found = (
+            index.match_name(raw.audio_ref, near, root)
+            if raw.audio_ref
+            else index.match_stems(raw.by_stem, near, root)
+        )
+    except AnnotationError as exc:
+        raise AnnotationError(f"{display_path(raw.annot_path, root)}: {exc}") from None
     if found is not None:
         return found, True
     if raw.audio_ref:
@@ -191,13 +220,18 @@ def check_duration(
     audio: Path,
     root: Path,
 ) -> np.ndarray:
-    """Clip offsets that overshoot the audio by at most 10 ms; raise beyond."""
-    if len(offsets) == 0:
-        return offsets
+    """Check the audio's samples; clip offsets that overshoot it by at most 10 ms.
+
+    The audio is read whole (:func:`canapy.audio.check_audio`), so a truncated file or
+    NaN/inf/absurd samples are caught here, at loading, where ``skip_bad`` can skip the
+    file, rather than in the middle of training.
+    """
     try:
-        duration = audio_info(audio)[1]
+        duration = check_audio(audio)[1]
     except AudioError as exc:
         raise AnnotationError(f"{display_path(raw.annot_path, root)}: {exc}") from exc
+    if len(offsets) == 0:
+        return offsets
     k = int(np.argmax(offsets))
     if offsets[k] > duration + OVERSHOOT_S or onsets[-1] >= duration:
         bad = (

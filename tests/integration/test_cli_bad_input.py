@@ -127,9 +127,10 @@ def test_annotate_never_half_writes_existing_files(corpus, tmp_path, monkeypatch
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError):  # --debug: the CLI's error boundary re-raises it
         main(
             [
+                "--debug",
                 "annotate",
                 str(tmp_path / "run"),
                 str(corpus / "song_000.wav"),

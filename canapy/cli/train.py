@@ -8,10 +8,12 @@ from canapy.cli.common import (
     add_cache_args,
     add_config_args,
     add_data_args,
+    add_store_arg,
     cache_dir,
+    corpus_of_args,
     load_cfg,
-    load_corpus,
     print_metrics,
+    version_number,
     warn,
 )
 
@@ -24,6 +26,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_data_args(p)
     p.add_argument("--output", "-o", required=True, help="run folder to write the models into")
     add_config_args(p)
+    p.add_argument(
+        "--from-version",
+        type=version_number,
+        help="train on this version of the annotation store (no export needed)",
+    )
+    add_store_arg(p)
     add_cache_args(p)
     p.set_defaults(func=run)
 
@@ -34,11 +42,11 @@ def run(args: argparse.Namespace) -> int:
     from canapy.workflow import train
 
     cfg = load_cfg(args)
-    corpus = load_corpus(args)
+    corpus, source = corpus_of_args(args)
     for warning in corpus.check():
         warn(warning)
     print(
-        f"training on {len(corpus.annotated)} annotated files, "
+        f"training on {len(corpus.annotated)} annotated files ({source}), "
         f"{len(corpus.segments)} segments, labels: {', '.join(corpus.labels)}"
     )
     with terminal_progress("train", args.quiet) as progress:

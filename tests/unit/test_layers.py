@@ -39,9 +39,17 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.postprocess",
         "canapy.metrics",
         "canapy.confusion",
+        "canapy.spectrum",
     ),
     ("canapy.corpus", "canapy.edits", "canapy.store", "canapy.annotator", "canapy.synthetic"),
-    ("canapy.runs", "canapy.workflow", "canapy.review", "canapy.review_scores"),
+    (
+        "canapy.runs",
+        "canapy.workflow",
+        "canapy.review",
+        "canapy.review_scores",
+        "canapy.accept",
+        "canapy.caveats",
+    ),
     ("canapy.cli", "canapy.__main__"),
     ("canapy.dashboards",),
 )

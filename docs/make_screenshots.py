@@ -61,6 +61,11 @@ def _serve(data: Path, runs: Path, log: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}/"
 
 
+def _top(page) -> None:
+    """Scroll back to the top of the page (a typed value scrolls its box into view)."""
+    page.evaluate("window.scrollTo(0, 0)")
+
+
 def main() -> int:
     from playwright.sync_api import expect, sync_playwright
 
@@ -82,21 +87,26 @@ def main() -> int:
                 expect(page.locator(".canapy-data-summary div").first).to_contain_text(
                     "audio files"
                 )
-                units = page.locator(".canapy-cfg-reservoir-units input")
-                units.fill("300")
-                units.press("Enter")
-                page.wait_for_timeout(500)  # let the charts settle before the picture
+                # the tables are drawn (touching the form earlier can catch them half-built)
+                expect(page.locator(".canapy-label-table .tabulator-row").first).to_be_visible()
+                _top(page)
                 page.screenshot(path=args.out / "tab-train.png")
+                units = page.locator(".canapy-cfg-reservoir-units input")
+                units.fill("200")
+                units.press("Enter")
                 page.locator(".canapy-train-button button").click()
                 expect(page.locator(".canapy-go-evaluate button")).to_be_visible()
-                page.screenshot(path=args.out / "tab-train-done.png")
+                expect(page.locator(".canapy-runs .tabulator-row").first).to_be_visible()
+                page.screenshot(path=args.out / "tab-train-done.png", full_page=True)
                 page.locator(".canapy-go-evaluate button").click()
                 expect(
                     page.locator(".canapy-eval-tab .canapy-viewer-title div").first
                 ).to_contain_text(".wav")
                 canvas = page.locator(".canapy-eval-tab .canapy-viewer-plot canvas").first
                 expect(canvas).to_have_attribute("data-ready", "1")
+                expect(page.locator(".canapy-eval-tab .tabulator-row").first).to_be_visible()
                 page.mouse.move(5, 5)
+                _top(page)
                 page.screenshot(path=args.out / "tab-evaluate.png")
                 page.screenshot(path=args.out / "tab-evaluate-full.png", full_page=True)
                 page.locator(".bk-tab", has_text="Re-annotate").click()
@@ -108,6 +118,7 @@ def main() -> int:
                     page.locator(".canapy-reannotate-tab .canapy-selection div").first
                 ).to_contain_text("Selected")
                 page.mouse.move(5, 5)
+                _top(page)
                 page.screenshot(path=args.out / "tab-reannotate.png")
                 page.screenshot(path=args.out / "tab-reannotate-full.png", full_page=True)
                 browser.close()

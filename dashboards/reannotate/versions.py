@@ -108,7 +108,10 @@ class VersionsPanel(pn.viewable.Viewer):
         """Say up front that the built-in example's versions vanish with its folder."""
         folder = self.state.data_dir
         temp = Path(tempfile.gettempdir()).resolve()
-        if folder and Path(folder).resolve().is_relative_to(temp):
+        made_by_example = folder and any(  # `canapy dash --example` without a folder
+            p.name.startswith("canapy-example-") for p in Path(folder).resolve().parents
+        )
+        if made_by_example and Path(folder).resolve().is_relative_to(temp):
             self._temporary.object = (
                 f"This data folder is temporary ({folder}): versions saved here are deleted "
                 "when the dashboard stops. To keep them, start it with "

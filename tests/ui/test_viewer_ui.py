@@ -170,7 +170,9 @@ def test_draw_a_segment_label_it_by_key_delete_and_undo(server, browser):
     assert new[0][2] == "E"
     assert new[0][0] == pytest.approx(a, abs=max(FRAME_S, g.s_per_px))
     assert new[0][1] == pytest.approx(b, abs=max(FRAME_S, g.s_per_px))
-    # the new segment is selected: another key relabels it, Delete removes it, Ctrl+Z undoes
+    # a click on its box selects it, a key relabels it, Delete removes it, Ctrl+Z undoes
+    g = Geometry(canvas)
+    page.mouse.click(g.x((new[0][0] + new[0][1]) / 2), g.track_y)
     page.keyboard.press("C")
     expect(page.locator(".canapy-reannotate-tab .canapy-selection div").first).to_contain_text(
         "Selected: C"

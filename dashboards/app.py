@@ -10,6 +10,7 @@ from typing import Any
 
 import panel as pn
 import panel.models.tabulator
+import param
 from panel.io.state import set_curdoc
 
 from .evaluate_tab import EvaluateTab
@@ -140,8 +141,17 @@ class CanapyApp(pn.viewable.Viewer):
         self._panel = pn.Column(
             header, self._error, self.tabs, sizing_mode="stretch_width", css_classes=["canapy-app"]
         )
-        self.state.tasks.param.watch(self._show_status, ["busy", "progress", "status", "error"])
+        self.state.tasks.param.watch(
+            self._show_status, ["busy", "progress", "status", "error", "timing"]
+        )
         self._show_status()
+        self.state.param.watch(self._show_tab, ["requested_tab"])
+
+    def _show_tab(self, event: param.parameterized.Event) -> None:
+        titles = list(self.components)
+        if event.new in titles:
+            self.tabs.active = titles.index(event.new)
+        self.state.param.update(requested_tab="")
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._panel
@@ -151,7 +161,8 @@ class CanapyApp(pn.viewable.Viewer):
         self._progress.value = round(100 * state.progress)
         self._progress.active = state.busy and state.progress == 0
         self._cancel.visible = state.busy
-        self._status.object = state.status
+        timing = f" <small>({state.timing})</small>" if state.timing and state.status else ""
+        self._status.object = state.status + timing
         self._error.object = f"**Error:** {state.error}" if state.error else ""
         self._error.visible = bool(state.error)
 

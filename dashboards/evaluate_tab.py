@@ -16,7 +16,7 @@ from .plots import confusion_heatmap
 from .state import METRIC_COLUMNS, AppState, metrics_frame
 from .syntax_view import SyntaxPanel
 from .viewer import SpectrogramViewer
-from .widgets import fit_table, table
+from .widgets import alert, fit_table, table
 
 __all__ = ["EvaluateTab"]
 
@@ -33,6 +33,7 @@ class EvaluateTab(pn.viewable.Viewer):
         state = self.state
         self._header = pn.pane.Markdown("", css_classes=["canapy-eval-header"])
         self._source = pn.pane.Alert("", alert_type="info", css_classes=["canapy-eval-source"])
+        self._caveats = alert("canapy-eval-caveats", alert_type="warning")
         self._metrics = table("canapy-eval-metrics", height=130, selectable=1)
         self._metrics.param.watch(self._on_metrics_row, ["selection"])
         self._model = pn.widgets.RadioButtonGroup(
@@ -71,6 +72,7 @@ class EvaluateTab(pn.viewable.Viewer):
         self._body = pn.Column(
             self._header,
             self._source,
+            self._caveats,
             pn.Row(
                 pn.Column("#### Models (one row each)", self._metrics, sizing_mode="stretch_width"),
                 pn.Column("#### Model shown below", self._model, width=360),
@@ -124,6 +126,7 @@ class EvaluateTab(pn.viewable.Viewer):
         self._header.object = f"### Run {run}\n`{state.active_run}` — scored on {n} file(s)"
         self._source.object = state.evaluation_label
         self._source.alert_type = "warning" if "optimistic" in state.evaluation_label else "info"
+        self._show_caveats()
         metrics = metrics_frame(state.evaluation)
         fit_table(self._metrics, metrics.round(4))
         kinds = [k for k in MODEL_KINDS if k in state.evaluation] + [
@@ -134,6 +137,20 @@ class EvaluateTab(pn.viewable.Viewer):
             self._model.value = state.eval_model
         self._show_heldout()
         self._show_model()
+
+    def _show_caveats(self) -> None:
+        """Too few scored files, test labels the model cannot produce: said, not hidden."""
+        from canapy.caveats import score_caveats
+
+        state = self.state
+        kind = state.eval_model if state.eval_model in state.evaluation else None
+        kind = kind or next(iter(state.evaluation), None)
+        result, annotator = state.evaluation.get(kind), state.annotators.get(kind)
+        test_labels = list(result.per_class.index) if result is not None else []
+        model_labels = list(annotator.labels) if annotator is not None else test_labels
+        caveats = score_caveats(len(state.evaluation_paths), test_labels, model_labels)
+        self._caveats.object = "  \n".join(f"**Caution:** {c}." for c in caveats)
+        self._caveats.visible = bool(caveats)
 
     def _show_heldout(self) -> None:
         state = self.state
@@ -164,6 +181,7 @@ class EvaluateTab(pn.viewable.Viewer):
         result = state.evaluation.get(kind) if kind else None
         if result is None:
             return
+        self._show_caveats()
         if self._model.value != kind:
             self._model.value = kind
         heat = confusion_heatmap(result.confusion_counts).opts(
@@ -226,7 +244,9 @@ class EvaluateTab(pn.viewable.Viewer):
         if path is None:
             return
         tracks = state.tracks_for(path)
-        self.viewer.param.update(path=path, tracks=tracks, window=state.focus_window)
+        self.viewer.param.update(
+            path=path, tracks=tracks, window=state.focus_window, colors=state.label_colors
+        )
 
     def _show_view_status(self, *_: Any) -> None:
         self._viewer_status.object = (

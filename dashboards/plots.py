@@ -15,10 +15,14 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 
+from .colors import PALETTE, extend_colors, label_colors
+
 __all__ = [
+    "PALETTE",
     "SpectrogramImage",
     "TrackLayout",
     "confusion_heatmap",
+    "extend_colors",
     "label_bars",
     "label_colors",
     "spectrogram_image",
@@ -29,30 +33,6 @@ __all__ = [
 
 TIME = hv.Dimension("time", label="Time", unit="s")
 FREQ = hv.Dimension("freq", label="Frequency", unit="kHz")
-
-# Category20 without its pale half, then the pale half: distinct colours for ~20 labels.
-_PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#aec7e8",
-    "#ffbb78",
-    "#98df8a",
-    "#ff9896",
-    "#c5b0d5",
-    "#c49c94",
-    "#f7b6d2",
-    "#c7c7c7",
-    "#dbdb8d",
-    "#9edae5",
-)
 
 
 def _bokeh() -> None:
@@ -176,18 +156,6 @@ def spectrogram_plot(spec: SpectrogramImage, top_db: float = 80.0) -> hv.Image:
 
 
 # --------------------------------------------------------------------------- annotation tracks
-
-
-def label_colors(labels: Sequence[str]) -> dict[str, str]:
-    """A colour per label, stable for a given sorted label set.
-
-    Examples
-    --------
-    >>> label_colors(["b", "a"])
-    {'a': '#1f77b4', 'b': '#ff7f0e'}
-    """
-    ordered = sorted({str(x) for x in labels})
-    return {lab: _PALETTE[i % len(_PALETTE)] for i, lab in enumerate(ordered)}
 
 
 @dataclass(frozen=True)

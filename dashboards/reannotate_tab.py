@@ -58,13 +58,18 @@ class ReannotateTab(pn.viewable.Viewer):
         self._panel = pn.Column(
             self.keys,
             self.status,
+            self.editor.viewer,
             pn.Row(
-                pn.Column(self.suspects, self.recordings, width=560),
+                pn.Column(self.suspects, width=600),
                 self.editor,
                 sizing_mode="stretch_width",
             ),
             pn.Row(self.map, sizing_mode="stretch_width"),
-            pn.Row(self.classes, self.unlabelled, sizing_mode="stretch_width"),
+            pn.Row(
+                pn.Column(self.recordings, width=600),
+                pn.Column(self.classes, self.unlabelled, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            ),
             pn.Row(self.versions, self.retrain, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
             css_classes=["canapy-reannotate-tab"],

@@ -81,6 +81,10 @@ class TrainTab(pn.viewable.Viewer):
         self._label_table = table("canapy-label-table", height=200, width=440, sizing_mode="fixed")
 
         widgets = config_widgets(state.form)
+        self._preset_note = pn.pane.Markdown("", css_classes=["canapy-preset-note"], margin=(0, 10))
+        state.form.param.watch(
+            lambda e: setattr(self._preset_note, "object", e.new), ["preset_note"]
+        )
         self._config_error = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=["canapy-config-error"]
         )
@@ -96,6 +100,7 @@ class TrainTab(pn.viewable.Viewer):
             ),
             grid,
             widgets["training_models"],
+            self._preset_note,
             self._config_error,
             pn.Row(self._train, self._why),
             css="canapy-config",
@@ -106,12 +111,26 @@ class TrainTab(pn.viewable.Viewer):
             self._runs_frame(),  # typed columns from the start: numbers keep their decimals
             selectable=1,
             height=72,
-            layout="fit_data_table",
+            layout="fit_columns",  # within the page, however many columns
         )
         self._runs.param.watch(self._on_run_selected, ["selection"])
         refresh = button("Refresh", "canapy-runs-refresh", width=90)
         refresh.on_click(lambda _: state.refresh_runs())
         self._active = pn.pane.Markdown("", css_classes=["canapy-active-run"], margin=(0, 10))
+        self._next = pn.pane.Alert(
+            "Training done: the **Evaluate** tab shows its scores, confusions and errors.",
+            alert_type="success",
+            visible=False,
+            css_classes=["canapy-train-next"],
+            margin=(0, 10),
+        )
+        to_evaluate = button("Go to Evaluate →", "canapy-go-evaluate", button_type="success")
+        to_evaluate.on_click(lambda _: setattr(state, "requested_tab", "Evaluate"))
+        self._next_row = pn.Row(self._next, to_evaluate, visible=False)
+        self._preset_note = pn.pane.Markdown("", css_classes=["canapy-preset-note"], margin=(0, 10))
+        state.form.param.watch(
+            lambda e: setattr(self._preset_note, "object", e.new), ["preset_note"]
+        )
 
         self._panel = pn.Column(
             pn.Row(
@@ -128,6 +147,7 @@ class TrainTab(pn.viewable.Viewer):
             config,
             pn.Row("### Trained models", refresh, self._active),
             GranularityPanel(state=state),
+            self._next_row,
             pn.pane.Markdown(
                 "Click a run to make it the active one (the Evaluate tab shows it). "
                 "Scores are the default model's, on held-out files."
@@ -186,8 +206,9 @@ class TrainTab(pn.viewable.Viewer):
             )
             .round(3)
         )
+        self._label_table.height = 42 + 30 * max(1, min(len(table), 14))  # every label
         self._label_table.value = table
-        self._charts.object = label_bars(summary) if len(summary) else None
+        self._charts.object = label_bars(summary, state.label_colors) if len(summary) else None
         warnings = state.corpus_warnings
         if warnings:
             shown = warnings[:20]
@@ -227,7 +248,15 @@ class TrainTab(pn.viewable.Viewer):
             self._why.object = f"Trains {', '.join(form.config.training.models)} on {n} files."
 
     def _on_train(self, _: Any) -> None:
-        self.state.tasks.run_action(self.state.train)
+        self._next_row.visible = False
+        self.state.tasks.run_action(self._start_training)
+
+    def _start_training(self) -> Any:
+        return self.state.train(on_done=self._trained)
+
+    def _trained(self, _result: Any = None) -> None:
+        """Lead from a finished training to its evaluation."""
+        self._next.visible = self._next_row.visible = True
 
     # -- runs ----------------------------------------------------------------------------------
     def _runs_frame(self) -> pd.DataFrame:

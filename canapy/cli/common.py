@@ -225,6 +225,17 @@ def load_corpus(args: argparse.Namespace, require_audio: bool = True) -> Corpus:
     return corpus
 
 
+def corpus_of_args(args: argparse.Namespace) -> tuple[Corpus, str]:
+    """The corpus of ``--from-version`` (a store version) or of the data arguments.
+
+    Returns the corpus and where it comes from, in words.
+    """
+    if getattr(args, "from_version", None) is not None:
+        store = open_store(args)
+        return store.as_corpus(args.from_version), f"version {args.from_version} of {store.root}"
+    return load_corpus(args), str(args.data_dir)
+
+
 def print_metrics(results: dict[str, Any]) -> None:
     """One line of summary metrics per model."""
     cols = ["frame_accuracy", "syllable_error_rate", "onset_f1", "offset_f1"]

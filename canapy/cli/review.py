@@ -1,6 +1,8 @@
-"""``canapy review``: rank hand labels by how suspicious they look.
+"""``canapy review``: rank hand labels by how suspicious they look, or accept suggestions.
 
-A thin wrapper over :func:`canapy.review.find_suspects`.
+A thin wrapper over :func:`canapy.review.find_suspects` and, with ``--apply``, over
+:func:`canapy.accept.accept_marked` (the rows marked in the CSV's ``accept`` column
+become a new version of the annotation store).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from canapy.cli.common import (
     add_data_args,
     add_store_arg,
     cache_dir,
+    corpus_of_args,
     load_cfg,
     load_corpus,
     open_store,
@@ -37,7 +40,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "files' hand labels; write the segments ranked by suspicion score.",
     )
     add_data_args(p)
-    p.add_argument("--output", "-o", required=True, help="CSV file of the ranked suspects")
+    p.add_argument("--output", "-o", help="CSV file of the ranked suspects (required to review)")
+    p.add_argument(
+        "--apply",
+        metavar="SUSPECTS_CSV",
+        help="instead of reviewing: accept the suggestions of the rows marked (x, 1, yes) in "
+        "the 'accept' column of this suspects CSV, as a new version of the store",
+    )
+    p.add_argument("--author", help="with --apply: name recorded in the history")
+    p.add_argument("--message", "-m", help="with --apply: description of the new version")
     p.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
     add_config_args(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the split into folds")
@@ -59,21 +70,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Cross-validated review; writes the ranked suspects CSV."""
+    """Cross-validated review (writes the ranked suspects CSV), or ``--apply``."""
     from canapy.progress import terminal_progress
     from canapy.review import find_suspects
+
+    if args.apply:
+        return _apply(args)
+    if not args.output:
+        raise CanapyError("give --output SUSPECTS.csv (where to write the review), or --apply")
 
     if args.folds < 2:
         raise CanapyError(f"--folds must be at least 2, got {args.folds}")
     refuse_write_into(args.output, args.data_dir, "write the suspects list")
     cfg = load_cfg(args)
-    if args.from_version is not None:
-        store = open_store(args)
-        corpus = store.as_corpus(args.from_version)
-        source = f"version {args.from_version} of {store.root}"
-    else:
-        corpus = load_corpus(args)
-        source = str(args.data_dir)
+    corpus, source = corpus_of_args(args)
     k = min(args.folds, len(corpus.annotated))
     print(
         f"reviewing {len(corpus.segments)} segments of {len(corpus.annotated)} files "
@@ -100,4 +110,26 @@ def run(args: argparse.Namespace) -> int:
     if len(merges):
         print("\nlabels the models confuse (a heard as b):")
         print_table(merges.head(args.top))
+    return 0
+
+
+def _apply(args: argparse.Namespace) -> int:
+    """``--apply``: marked suggestions → a new store version."""
+    from canapy.accept import accept_marked, read_suspects
+
+    suspects = read_suspects(args.apply)
+    store = open_store(args)
+    corpus = None if store.exists else load_corpus(args)
+    result = accept_marked(
+        store,
+        suspects,
+        corpus=corpus,
+        author=args.author,
+        message=args.message,
+        base_version=args.from_version,
+    )
+    print(
+        f"accepted {len(result.accepted)} suggestion(s) on version {result.base_version}: "
+        f"version {result.version} of {store.root}"
+    )
     return 0

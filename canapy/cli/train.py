@@ -9,11 +9,13 @@ from canapy.cli.common import (
     add_cluster_args,
     add_config_args,
     add_data_args,
+    add_store_arg,
     cache_dir,
     cluster,
+    corpus_of_args,
     load_cfg,
-    load_corpus,
     print_metrics,
+    version_number,
     warn,
 )
 
@@ -34,6 +36,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "the first one becomes the default unless the config's default is listed",
     )
     add_cluster_args(p)
+    p.add_argument(
+        "--from-version",
+        type=version_number,
+        help="train on this version of the annotation store (no export needed)",
+    )
+    add_store_arg(p)
     add_cache_args(p)
     p.set_defaults(func=run)
 
@@ -57,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
     from canapy.workflow import train
 
     cfg = with_model_kinds(load_cfg(args), args.model_kind)
-    corpus = load_corpus(args)
+    corpus, source = corpus_of_args(args)
     for warning in corpus.check():
         warn(warning)
     print(
-        f"training on {len(corpus.annotated)} annotated files, "
+        f"training on {len(corpus.annotated)} annotated files ({source}), "
         f"{len(corpus.segments)} segments, labels: {', '.join(corpus.labels)}"
     )
     with cluster(args) as client, terminal_progress("train", args.quiet) as progress:

@@ -9,11 +9,16 @@ import pandas as pd
 import panel as pn
 import param
 
+from canapy.exceptions import CanapyError
+
 from ..state import TRASH_LABEL, AppState
 from ..viewer import SpectrogramViewer
 from ..widgets import button, card, table, typed
 
 __all__ = ["EditorPanel", "known_labels"]
+
+_PAGE_ROWS = 8
+"""Rows per page of the segment list (the page follows the selection)."""
 
 
 def known_labels(working: pd.DataFrame | None) -> list[str]:
@@ -29,18 +34,24 @@ def known_labels(working: pd.DataFrame | None) -> list[str]:
 
 
 class EditorPanel(pn.viewable.Viewer):
-    """The viewer of ``correction.review_path`` and the edits of its segments."""
+    """The viewer of ``correction.review_path`` and the edits of its segments.
+
+    Displayed, it is the card of numeric edits and the segment list; :attr:`viewer` (the
+    spectrogram, edited with the mouse and keys) is laid out by the tab.
+    """
 
     state = param.ClassSelector(class_=AppState)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         state, correction = self.state, self.state.correction
-        self.viewer = SpectrogramViewer(spec_height=200)
+        self.viewer = SpectrogramViewer(spec_height=260, editable="reference")
         self._segments = table(
             "canapy-segments",
-            height=250,
+            height=330,
             selectable=1,
+            pagination="local",
+            page_size=_PAGE_ROWS,
             width=330,
             sizing_mode="fixed",
             layout="fit_data_table",
@@ -109,7 +120,7 @@ class EditorPanel(pn.viewable.Viewer):
             css="canapy-editor-card",
             margin=(5, 5),
         )
-        self._panel = pn.Column(self.viewer, editor, sizing_mode="stretch_width")
+        self._panel = editor  # the tab lays the viewer out (full width) above
         correction.param.watch(
             self._show_file, ["working", "review_path", "review_window", "show_model"]
         )
@@ -119,6 +130,8 @@ class EditorPanel(pn.viewable.Viewer):
         state.review.param.watch(self._show_file, ["suspects", "unlabelled_predictions"])
         state.param.watch(self._show_file, ["predictions"])
         self.viewer.param.watch(self._on_viewer_selected, ["selected"])
+        self.viewer.param.watch(self._on_viewer_edit, ["edit_request"])
+        self.viewer.param.watch(self._on_viewer_stretch, ["pending", "cursor"])
         self._show_labels()
         self._show_file()
 
@@ -135,7 +148,7 @@ class EditorPanel(pn.viewable.Viewer):
     def _tracks(self, path: str) -> dict[str, pd.DataFrame]:
         state = self.state
         ref = state.correction.segments_of(path)
-        tracks = {"reference": ref[["onset_s", "offset_s", "label"]]}
+        tracks = {"reference": ref[["onset_s", "offset_s", "label", "segment_id"]]}
         sus = state.review.suspects
         if sus is not None:
             mine = sus[(sus["audio_path"] == path) & (sus["suggested"] != "")]
@@ -166,6 +179,7 @@ class EditorPanel(pn.viewable.Viewer):
             viewer.path = None
             return
         tracks = self._tracks(path)
+        viewer.colors = self.state.label_colors
         if path != viewer.path:
             viewer.param.update(path=path, tracks=tracks, window=correction.review_window)
         elif correction.review_window != viewer.window:
@@ -200,6 +214,8 @@ class EditorPanel(pn.viewable.Viewer):
         idx = [self._seg_ids.index(sid)] if sid in self._seg_ids else []
         if self._segments.selection != idx:
             self._segments.selection = idx
+        if idx and self._segments.page != idx[0] // _PAGE_ROWS + 1:
+            self._segments.page = idx[0] // _PAGE_ROWS + 1  # the list follows the selection
         if not idx:
             return
         row = correction.segments_of(correction.review_path).iloc[idx[0]]
@@ -234,3 +250,51 @@ class EditorPanel(pn.viewable.Viewer):
             # a model's box: prefill the editor so that "Add segment" takes it as is
             self._onset.value, self._offset.value = sel["onset_s"], sel["offset_s"]
             self._label.param.update(value=sel["label"], value_input=sel["label"])
+
+    # -- edits made with the mouse and keys on the viewer ---------------------------------
+    def _segment_at(self, onset_s: float, offset_s: float) -> str:
+        correction = self.state.correction
+        segs = correction.segments_of(correction.review_path)
+        on, off = (segs["onset_s"] - onset_s).abs(), (segs["offset_s"] - offset_s).abs()
+        hit = segs[(on < 1e-6) & (off < 1e-6)]
+        if not len(hit):
+            raise CanapyError("that segment changed meanwhile: select it again")
+        return str(hit["segment_id"].iloc[0])
+
+    def _on_viewer_edit(self, event: param.parameterized.Event) -> None:
+        """One drag, drawn stretch or key on the viewer = one undoable correction edit."""
+        req, correction = event.new, self.state.correction
+        if not req:
+            return
+        kind = req["kind"]
+
+        def apply() -> None:
+            if kind == "move":
+                sid = req.get("id") or self._segment_at(req["old_onset_s"], req["old_offset_s"])
+                correction.move_segment(req["onset_s"], req["offset_s"], sid)
+                correction.selected_segment = sid
+            elif kind == "add":
+                label = req["label"] or typed(self._label)
+                if not label:
+                    raise CanapyError("type a key (or fill Label) to name the new segment")
+                correction.add_segment(req["onset_s"], req["offset_s"], label)
+            elif kind == "label":
+                sid = self._segment_at(req["onset_s"], req["offset_s"])
+                correction.relabel_segment(req["label"], sid)
+            elif kind == "delete":
+                correction.delete_segment(self._segment_at(req["onset_s"], req["offset_s"]))
+            elif kind == "undo":
+                correction.undo()
+            elif kind == "redo":
+                correction.redo()
+
+        self.state.tasks.run_action(apply, inline=True)
+        self.viewer.canvas.param.trigger("tracks")  # a refused drag snaps back
+
+    def _on_viewer_stretch(self, *_: Any) -> None:
+        """A drawn stretch fills Start/End (for *Add segment*); the cursor fills Split at."""
+        pending, cursor = self.viewer.pending, self.viewer.cursor
+        if len(pending) == 2:
+            self._onset.value, self._offset.value = round(pending[0], 4), round(pending[1], 4)
+        if cursor is not None:
+            self._split_at.value = round(cursor, 4)

@@ -47,7 +47,13 @@ class SuspectsPanel(pn.viewable.Viewer):
             css_classes=["canapy-suspect-info"],
             margin=(0, 5),
         )
-        self._table = table("canapy-suspects", height=300, selectable=1, layout="fit_data_table")
+        self._table = table(
+            "canapy-suspects",
+            height=300,
+            selectable=1,
+            layout="fit_columns",  # long file names are cut, score and status stay visible
+            widths={"wave": 190},
+        )
         self._table.param.watch(self._on_row, ["selection"])
         self._shown_ids: list[str] = []
         accept = button("Accept suggestion (a)", "canapy-accept", button_type="success", width=170)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -37,6 +39,10 @@ class VersionsPanel(pn.viewable.Viewer):
         )
         save = button("Save version", "canapy-save", button_type="primary", width=130)
         save.on_click(self._on_save)
+        self._save = save
+        self._saving = pn.pane.Markdown("", css_classes=["canapy-saving"], margin=(25, 5, 0, 5))
+        self._temporary = alert("canapy-temporary-data", alert_type="warning")
+        self._show_temporary()
         self._conflict = alert("canapy-conflict")
         self._reload = button(
             "Reload latest", "canapy-reload", button_type="warning", width=130, visible=False
@@ -71,7 +77,13 @@ class VersionsPanel(pn.viewable.Viewer):
         export.on_click(self._on_export)
         self._card = card(
             "Versions",
-            pn.Row(self._author, self._message, pn.Column(pn.Spacer(height=18), save)),
+            self._temporary,
+            pn.Row(
+                self._author,
+                self._message,
+                pn.Column(pn.Spacer(height=18), save),
+                self._saving,
+            ),
             pn.Row(self._conflict, self._reload),
             self._versions,
             pn.Row(self._restore, self._diff_info),
@@ -92,7 +104,39 @@ class VersionsPanel(pn.viewable.Viewer):
             return None
         return int(frame["id"].iloc[sel[0]])
 
+    def _show_temporary(self) -> None:
+        """Say up front that the built-in example's versions vanish with its folder."""
+        folder = self.state.data_dir
+        temp = Path(tempfile.gettempdir()).resolve()
+        made_by_example = folder and any(  # `canapy dash --example` without a folder
+            p.name.startswith("canapy-example-") for p in Path(folder).resolve().parents
+        )
+        if made_by_example and Path(folder).resolve().is_relative_to(temp):
+            self._temporary.object = (
+                f"This data folder is temporary ({folder}): versions saved here are deleted "
+                "when the dashboard stops. To keep them, start it with "
+                "`canapy dash --example MY_FOLDER` (or open your own data folder)."
+            )
+            self._temporary.visible = True
+
     def _on_save(self, _: Any) -> None:
+        """Show "saving…" first, then save on the next tick (the page shows it meanwhile)."""
+        self._saving.object = "*Saving…*"
+        self._save.disabled = True
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            doc.add_next_tick_callback(self._save_now)
+        else:
+            self._save_now()
+
+    def _save_now(self) -> None:
+        try:
+            self._save_version()
+        finally:
+            self._saving.object = ""
+            self._save.disabled = False
+
+    def _save_version(self) -> None:
         version = self.state.tasks.run_action(
             self.state.correction.save_version,
             typed(self._message),

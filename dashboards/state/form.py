@@ -81,6 +81,7 @@ class ConfigForm(param.Parameterized):
     postprocess_min_duration_ms = param.Number(default=None, allow_None=True)
     postprocess_granularity = param.Selector(default="auto", objects=list(GRANULARITIES))
 
+    preset_note = param.String(default="", doc="What choosing the preset changed.")
     config = param.Parameter(default=None, doc="The validated Config, or None if invalid.")
     error = param.String(default="", doc="ConfigError message of the current values.")
 
@@ -113,7 +114,21 @@ class ConfigForm(param.Parameterized):
 
     @param.depends("preset", watch=True)
     def _on_preset(self) -> None:
-        self.load(self.base())
+        base = self.base()
+        before = self.to_dict()
+        self.load(base)
+        changed = sum(
+            before[section][key] != value
+            for section, values in self.to_dict().items()
+            for key, value in values.items()
+        )
+        if self.preset == "default":
+            note = f"Defaults restored ({changed} value(s) changed)."
+        elif base == default_config():
+            note = f"The {self.preset!r} preset is the default configuration: nothing to change."
+        else:
+            note = f"Preset {self.preset!r}: {changed} value(s) changed."
+        self.preset_note = note
 
     @param.depends(*CONFIG_FIELDS, watch=True)
     def _validate(self) -> None:

@@ -25,7 +25,7 @@ from canapy.audio import audio_info
 from canapy.exceptions import CanapyError, ModelError
 from canapy.runs import RUN_COLUMNS, heldout_description, new_run_dir, runs_table
 
-from .correction import CorrectionState, StoredTable, read_store
+from .correction import TRASH_LABEL, CorrectionState, StoredTable, read_store
 from .form import ConfigForm
 from .review import ReviewState
 from .syllable_map import MapState
@@ -131,6 +131,8 @@ class AppState(param.Parameterized):
     confusion_files = param.DataFrame(default=None, allow_None=True)
     focus_path = param.String(default=None, allow_None=True)
     focus_window = param.NumericTuple(default=None, allow_None=True, length=2)
+    requested_tab = param.String(default="", doc="A tab a component asks the app to show.")
+    label_colors = param.Dict(default={}, doc="label → colour, one map for every tab and plot.")
 
     def __init__(
         self,
@@ -478,6 +480,18 @@ class AppState(param.Parameterized):
         return self.tasks.submit_view(
             f"finding {true_label} -> {pred_label} in the files", job, apply
         )
+
+    @param.depends("corpus", "annotators", watch=True)
+    def _extend_colors(self) -> None:
+        """Give every label of the corpus and the models a colour (kept once given)."""
+        from ..colors import extend_colors
+
+        labels = list(self.corpus.labels) if self.corpus is not None else []
+        for annotator in self.annotators.values():
+            labels += list(getattr(annotator, "labels", []))
+        colors = extend_colors(self.label_colors, [*labels, TRASH_LABEL])
+        if colors != self.label_colors:
+            self.label_colors = colors
 
     @param.depends("eval_model", watch=True)
     def _reset_confusion(self) -> None:

@@ -20,7 +20,7 @@ import param
 
 from canapy.exceptions import CanapyError
 
-__all__ = ["Cancelled", "Dispatch", "Progress", "TaskRunner", "describe_error"]
+__all__ = ["Cancelled", "Dispatch", "Progress", "TaskRunner", "describe_error", "timing_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,27 @@ def describe_error(exc: BaseException, doing: str = "") -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _clock(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}" if whole >= 60 else f"{whole} s"
+
+
+def timing_text(elapsed_s: float, fraction: float) -> str:
+    """Elapsed time, and the time left once a little progress gives an estimate.
+
+    Examples
+    --------
+    >>> timing_text(3.2, 0.0)
+    '3 s elapsed'
+    >>> timing_text(30.0, 0.25)
+    '30 s elapsed, about 1:30 left'
+    """
+    text = f"{_clock(elapsed_s)} elapsed"
+    if 0.02 <= fraction < 1.0 and elapsed_s >= 2.0:
+        text += f", about {_clock(elapsed_s * (1.0 - fraction) / fraction)} left"
+    return text
+
+
 class TaskRunner(param.Parameterized):
     """Runs the session's work on background threads and reports it as params.
 
@@ -72,6 +93,7 @@ class TaskRunner(param.Parameterized):
     task = param.String(default="", doc="What the running task does.")
     progress = param.Number(default=0.0, bounds=(0.0, 1.0))
     status = param.String(default="")
+    timing = param.String(default="", doc="Elapsed time and ETA of the running task.")
     error = param.String(default="", doc="Message of the last failed task or action.")
     view_status = param.String(default="", doc="Status of the viewer's background work.")
     message = param.String(default="", doc="Feedback of the last action (see run_action).")
@@ -87,6 +109,7 @@ class TaskRunner(param.Parameterized):
 
     def _make_progress(self) -> Progress:
         last = [0.0, -1.0]
+        started = time.monotonic()
 
         def progress(fraction: float, message: str) -> None:
             if self._cancel.is_set():
@@ -95,9 +118,9 @@ class TaskRunner(param.Parameterized):
             if now - last[0] < 0.1 and fraction - last[1] < 0.01 and fraction < 1.0:
                 return  # throttle: a few updates per second are plenty for a progress bar
             last[:] = [now, fraction]
-            self.send(
-                lambda: self.param.update(progress=min(1.0, max(0.0, fraction)), status=message)
-            )
+            fraction = min(1.0, max(0.0, fraction))
+            timing = timing_text(now - started, fraction)
+            self.send(lambda: self.param.update(progress=fraction, status=message, timing=timing))
 
         return progress
 
@@ -126,10 +149,15 @@ class TaskRunner(param.Parameterized):
         if self.busy:
             raise CanapyError(f"busy with {self.task}: wait for it to finish or cancel it")
         self._cancel.clear()
-        self.param.update(busy=True, task=task, progress=0.0, status=f"{task}...", error="")
+        self.param.update(
+            busy=True, task=task, progress=0.0, status=f"{task}...", error="", timing=""
+        )
+
+        started = time.monotonic()
 
         def finish(**values: Any) -> None:
-            self.param.update(busy=False, task="", **values)
+            took = f"took {_clock(time.monotonic() - started)}"
+            self.param.update(busy=False, task="", timing=took, **values)
 
         def run() -> Any:
             try:

@@ -7,6 +7,7 @@ components set (Playwright's css engine pierces Bokeh's shadow roots).
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
@@ -164,20 +165,25 @@ def test_train_from_the_train_tab_then_evaluate(dash_server, browser, screenshot
     expect(review_title).to_contain_text("song_000.wav")
     files.nth(3).click()
     expect(review_title).to_contain_text("song_003.wav")
-    # A click on a box of the reference track selects that segment for playback.
-    frame = _plot_frame(page, css=".canapy-reannotate-tab .canapy-viewer-plot")
-    band_y = frame["y"] + frame["h"] * (1 - 13 / 226)  # middle of the single track band
+    # A click on a box of the reference track selects that segment for playback (the
+    # canvas publishes its geometry and segments as data-* attributes).
+    canvas = page.locator(".canapy-reannotate-tab .canapy-viewer-plot canvas").first
+    expect(canvas).to_have_attribute("data-ready", "1")
+    box, attr = canvas.bounding_box(), canvas.get_attribute
+    on, off = json.loads(attr("data-segments"))[2][:2]
+    v0, v1 = float(attr("data-view0")), float(attr("data-view1"))
+    x = (
+        box["x"]
+        + float(attr("data-left"))
+        + ((on + off) / 2 - v0) / (v1 - v0) * float(attr("data-plot-width"))
+    )
+    page.mouse.click(x, box["y"] + float(attr("data-track-y")))
     selection = page.locator(".canapy-reannotate-tab .canapy-selection div").first
-    for k in range(30, 70, 3):  # find a box along the band
-        page.mouse.click(frame["x"] + k / 100 * frame["w"], band_y)
-        page.wait_for_timeout(300)
-        if selection.inner_text():
-            break
     expect(selection).to_contain_text(re.compile(r"Selected: .* \(reference\)"))
     play = page.locator(".canapy-reannotate-tab .canapy-play-segment button")
     expect(play).to_be_enabled()
     play.click()
-    audio = page.locator(".canapy-reannotate-tab .canapy-audio audio").first
+    audio = page.locator(".canapy-reannotate-tab .canapy-player").first
     expect(audio).to_have_attribute("src", re.compile(r"^data:audio/wav;base64,"))
     page.mouse.move(5, 5)
     page.wait_for_timeout(500)

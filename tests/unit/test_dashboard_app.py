@@ -127,17 +127,50 @@ def test_viewer_selects_segments_and_plays_excerpts(corpus_dir):
     assert viewer.duration > 1.0
     seg = {"onset_s": [0.5], "offset_s": [0.6], "label": ["A"]}
     viewer.tracks = {"reference": pd.DataFrame(seg)}
-    lay = viewer._layout_info
-    viewer._on_tap(x=0.55, y=-0.5 * lay.band)  # a click on the box
+    viewer._on_tap(x=0.55)  # a click on the box
     assert viewer.selected == {"source": "reference", "onset_s": 0.5, "offset_s": 0.6, "label": "A"}
-    audio = viewer._audio.object
+    assert viewer.canvas.selected == {"source": "reference", "onset_s": 0.5, "offset_s": 0.6}
+    viewer.play_selected()
+    audio = viewer.last_clip
     assert audio.dtype == np.int16 and len(audio) == pytest.approx(0.16 * viewer._sr, abs=2)
-    viewer._on_tap(x=2.0, y=-0.5 * lay.band)  # no box there: selection kept
+    assert viewer.canvas.audio["src"].startswith("data:audio/wav;base64,")
+    assert viewer.canvas.audio["start_s"] == pytest.approx(0.47, abs=1e-3)
+    viewer._on_tap(x=2.0)  # no box there: selection kept
     assert viewer.selected["label"] == "A"
     viewer.max_play_s = 1.0
     viewer.play_window()
-    assert len(viewer._audio.object) == viewer._sr  # capped at max_play_s
-    assert not viewer._audio.paused
+    assert len(viewer.last_clip) == viewer._sr  # capped at max_play_s
+    viewer.stop()
+    assert viewer.canvas.audio == {}
+
+
+def test_viewer_plays_from_the_cursor_and_zooms_time_only(corpus_dir):
+    path = sorted(corpus_dir.glob("*.wav"))[0]
+    viewer = SpectrogramViewer(path=str(path))
+    freq = viewer.freq_range
+    assert 0.0 <= freq[0] < freq[1] <= viewer._sr / 2000
+    viewer.zoom_to(1.0, 2.0)
+    assert viewer.visible_range() == (1.0, 2.0) and viewer.freq_range == freq
+    viewer.cursor = 1.5
+    viewer.play_from_cursor()  # from the cursor to the end of the window
+    assert viewer.canvas.audio["start_s"] == pytest.approx(1.5, abs=1e-3)
+    assert len(viewer.last_clip) == pytest.approx(0.5 * viewer._sr, abs=2)
+
+
+def test_viewer_reports_edits_without_making_them(corpus_dir):
+    path = sorted(corpus_dir.glob("*.wav"))[0]
+    viewer = SpectrogramViewer(path=str(path), editable="reference")
+    assert viewer.canvas.editable == "reference"
+    viewer.canvas.event = {"kind": "move", "id": "x#0001", "onset_s": 0.1, "offset_s": 0.2, "n": 1}
+    assert viewer.edit_request == {"kind": "move", "id": "x#0001", "onset_s": 0.1,
+                                   "offset_s": 0.2, "n": 1}  # fmt: skip
+    viewer.canvas.pending = [0.3, 0.4]
+    assert viewer.pending == [0.3, 0.4]
+    viewer.canvas.event = {"kind": "add", "onset_s": 0.3, "offset_s": 0.4, "label": "b", "n": 2}
+    assert viewer.edit_request["label"] == "b" and viewer.pending == []
+    viewer.canvas.event = {"kind": "select", "source": "reference", "onset_s": 0.3,
+                           "offset_s": 0.4, "label": "b", "n": 3}  # fmt: skip
+    assert viewer.selected["label"] == "b"
 
 
 def test_viewer_zoom_recomputes_the_visible_window(tmp_path):
@@ -149,11 +182,13 @@ def test_viewer_zoom_recomputes_the_visible_window(tmp_path):
     viewer = SpectrogramViewer(path=str(path))
     whole = viewer._image(None)
     zoomed = viewer._image((10.0, 12.0))
-    assert whole.bounds.lbrt()[0] == 0.0 and whole.data.shape[1] <= 2000
-    left, _, right, _ = zoomed.bounds.lbrt()
+    assert whole.start_s == 0.0 and whole.db.shape[1] <= 2000
+    left, right = zoomed.start_s, zoomed.end_s
     assert 8.9 < left < 10.0 and 12.0 < right < 13.1  # the window and a margin
-    cols_per_s = zoomed.data.shape[1] / (right - left)
-    assert cols_per_s > 10 * whole.data.shape[1] / whole.bounds.lbrt()[2]  # sharper
+    cols_per_s = zoomed.db.shape[1] / (right - left)
+    assert cols_per_s > 10 * whole.db.shape[1] / whole.end_s  # sharper
+    viewer.zoom_to(10.0, 12.0)  # the browser gets the sharper image
+    assert viewer.canvas.image["start_s"] == pytest.approx(left)
 
 
 def test_viewer_reports_unreadable_audio(tmp_path):
@@ -161,7 +196,7 @@ def test_viewer_reports_unreadable_audio(tmp_path):
     bad.write_bytes(b"not a wav")
     viewer = SpectrogramViewer(path=str(bad))
     assert "cannot be read" in viewer._title.object
-    assert viewer._plot.object is None
+    assert not viewer.canvas.visible and viewer.canvas.image == {}
 
 
 def test_create_app_builds_independent_sessions(corpus_dir, tmp_path):

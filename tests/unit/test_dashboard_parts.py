@@ -215,3 +215,34 @@ def test_review_promotes_a_predicted_recording(corpus, correction):
     with pytest.raises(CanapyError, match="already has segments"):
         review.promote(path)
     review.tasks.close()
+
+
+def test_task_runner_reports_elapsed_time_and_time_left():
+    runner = TaskRunner()
+
+    def job(progress):
+        progress(0.5, "half way")
+        return 1
+
+    runner.submit("counting", job, lambda r: None).result()
+    assert runner.timing.startswith("took ")
+    runner.close()
+    from canapy.dashboards.state.tasks import timing_text
+
+    assert timing_text(10.0, 0.5) == "10 s elapsed, about 10 s left"
+    assert timing_text(1.0, 0.5) == "1 s elapsed"  # too early for an estimate
+
+
+def test_config_form_says_what_a_preset_changed():
+    from canapy.config import PRESETS, apply_preset, default_config
+
+    form = ConfigForm()
+    same = [p for p in PRESETS if apply_preset(p) == default_config()]
+    other = [p for p in PRESETS if apply_preset(p) != default_config()]
+    if same:
+        form.preset = same[0]
+        assert "is the default configuration" in form.preset_note
+    if other:
+        form.preset = other[0]
+        assert "value(s) changed" in form.preset_note and " 0 value" not in form.preset_note
+    assert same or other

@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.granularity",
         "canapy.context_model",
         "canapy.portable",
+        "canapy.spectrum",
     ),
     (
         "canapy.corpus",
@@ -68,6 +69,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.workflow",
         "canapy.review",
         "canapy.review_scores",
+        "canapy.accept",
+        "canapy.caveats",
         "canapy.batch",
         "canapy.distributed",
         "canapy.analysis",

@@ -22,7 +22,8 @@ from canapy.activity import GATE_FILE, ActivityGate, calibrate_on_corpus, load_g
 from canapy.annotator import Annotator
 from canapy.audio import audio_info
 from canapy.batch import AnnotationReport, Submit, annotate_many
-from canapy.config import AnnotateConfig, Config, config_to_dict, save_config
+from canapy.config import AnnotateConfig, Config, config_to_dict
+from canapy.config_file import save_config
 from canapy.corpus import Corpus, corpus_fingerprint
 from canapy.exceptions import CanapyError
 from canapy.granularity import GranularityReport, apply_granularity

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_init(args: argparse.Namespace) -> int:
     """Write a commented template of the defaults (or of a preset)."""
-    from canapy.config import apply_preset, default_config, render_template
+    from canapy.config import apply_preset, default_config
+    from canapy.config_file import render_template
     from canapy.io_utils import atomic_write_text
 
     path = Path(args.path)
@@ -47,7 +48,7 @@ def run_init(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print the resolved config as TOML."""
-    from canapy.config import render_template
+    from canapy.config_file import render_template
 
     print(render_template(load_cfg(args)))
     return 0

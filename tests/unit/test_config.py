@@ -13,9 +13,8 @@ from canapy.config import (
     config_to_dict,
     default_config,
     load_config,
-    render_template,
-    save_config,
 )
+from canapy.config_file import render_template, save_config
 from canapy.exceptions import ConfigError
 
 

@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "canapy",
         "canapy.config",
+        "canapy.config_file",
         "canapy.exceptions",
         "canapy.io_utils",
         "canapy.locking",

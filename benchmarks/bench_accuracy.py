@@ -5,6 +5,9 @@ training split (no flag, no preset: the defaults must adapt), annotates the test
 prints frame accuracy, syllable error rate, onset F1, training time, annotation speed
 (seconds of audio per second) and peak memory (resident set size of this process).
 
+The figures, with the commit, CPU, load, thread settings and library versions, are written
+to ``benchmarks/results/accuracy-<date>.json`` (or ``--json``).
+
 Usage::
 
     python benchmarks/bench_accuracy.py [--data ../shared/data] [--json results.json]
@@ -14,12 +17,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from run_metadata import collect_metadata, write_results
 
 from canapy.audio import audio_info
 from canapy.config import config_from_dict
@@ -54,21 +58,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (wall time misleads on a busy machine)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_one(name: str, data: Path, models: list[str], cache_dir: Path) -> dict:
     """Train on the training split, evaluate on the test split; return the figures."""
     folder, train_files, test_files = standard_split(name, data)
     corpus = load_corpus(folder)
     cfg = config_from_dict({"training": {"models": models, "default_model": models[-1]}})
     sample_rate = resolve_sample_rate(cfg, train_files)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     annotators = fit_annotators(corpus, train_files, cfg, sample_rate, cache_dir)
-    train_s = time.perf_counter() - t0
+    train_s, train_cpu = time.perf_counter() - t0, cpu_seconds() - c0
     test_audio_s = sum(audio_info(p)[1] for p in test_files)
     rows = {}
     for kind, ann in annotators.items():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         result = evaluate_annotators({kind: ann}, corpus, test_files, cache_dir)[kind]
-        annot_s = time.perf_counter() - t0
+        annot_s, annot_cpu = time.perf_counter() - t0, cpu_seconds() - c0
         s = result.summary()
         rows[kind] = {
             "frame_accuracy": round(s["frame_accuracy"], 4),
@@ -76,12 +86,14 @@ def run_one(name: str, data: Path, models: list[str], cache_dir: Path) -> dict:
             "onset_f1": round(s["onset_f1"], 4),
             "offset_f1": round(s["offset_f1"], 4),
             "annotate_audio_s_per_s": round(test_audio_s / annot_s, 1),
+            "annotate_audio_s_per_cpu_s": round(test_audio_s / annot_cpu, 1),
         }
     return {
         "data_set": name,
         "train_files": len(train_files),
         "test_files": len(test_files),
         "train_seconds_all_models": round(train_s, 1),
+        "train_cpu_seconds_all_models": round(train_cpu, 1),
         "test_audio_seconds": round(test_audio_s, 1),
         "models": rows,
         "peak_rss_mb": round(peak_rss_mb(), 0),
@@ -94,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--sets", default="koumura,gy6or6,avn")
     parser.add_argument("--models", default="syntactic,nonsyntactic,ensemble")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--json", type=Path, help="default: benchmarks/results/accuracy-<date>.json"
+    )
     parser.add_argument(
         "--cache-dir",
         type=Path,
@@ -106,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data folder {args.data} not found", file=sys.stderr)
         return 2
     models = args.models.split(",")
+    meta = collect_metadata()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache_dir or Path(tmp)
@@ -128,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{r['annotate_audio_s_per_s']:>13.1f}",
                     flush=True,
                 )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    path = write_results("accuracy", {"data_sets": results}, args.json, meta)
+    print(f"written {path}")
     return 0
 
 

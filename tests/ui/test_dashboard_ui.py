@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-pytestmark = pytest.mark.ui
+pytestmark = [pytest.mark.ui, pytest.mark.slow]  # a server and a browser per test
 
 TIMEOUT_MS = 120_000
 

@@ -194,6 +194,21 @@ def dashboard_table(doc: dict) -> list[str]:
     return _table([*header, "payload", "zoom redraw"], rows)
 
 
+def speed_table(doc: dict) -> list[str]:
+    """``bench_speed.py`` (branch speed): each ``canapy`` step as a whole process."""
+    rows = [
+        [
+            f"`{r['command'].split(' /')[0]}` ({step})",
+            f"{r.get('audio_s', 0):g} s",
+            f"{r['wall_s']:g} s",
+            f"{r['cpu_s']:g} s",
+            f"{r['peak_rss_mb']:g} MiB",
+        ]
+        for step, r in doc["steps"].items()
+    ]
+    return _table(["step", "audio", "wall", "CPU", "peak memory"], rows)
+
+
 def peers_table(peers: dict) -> list[str]:
     """Figures of other tools, quoted with where and how they were measured."""
     rows = [[p["tool"], p["data"], p["figures"], p["how"], p["source"]] for p in peers["quoted"]]
@@ -206,6 +221,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], list[str]]]] = {
     "readme-accuracy": ("accuracy", readme_table),
     "review": ("review", review_table),
     "dashboard": ("dashboard", dashboard_table),
+    "speed": ("speed", speed_table),
 }
 """Block name -> (benchmark whose newest result it shows, renderer)."""
 

@@ -51,8 +51,10 @@ def test_train_writes_models_metadata_and_held_out_metrics(trained):
         assert meta["vocabulary"] == ["A", "B", "C", "D", "E", "F"]
         assert len(meta["model_sha256"]) == 64
         assert "reservoirpy" in meta["library_versions"]
-        assert meta["metrics"]["syllable_error_rate"] <= 0.1
-    assert info["validation"]["ensemble"]["frame_accuracy"] > 0.9
+        # Measured: SER 0.0 on the 2 held-out files (51 syllables); margin: 1 edit (0.0196).
+        assert meta["metrics"]["syllable_error_rate"] <= 0.02
+    # Measured: 0.989; margin 0.01.
+    assert info["validation"]["ensemble"]["frame_accuracy"] > 0.979
     details = json.loads((run / "validation.json").read_text())
     assert details["ensemble"]["confusion_counts"]["labels"][0] == "SIL"
     per_file = {row["audio_path"] for row in details["syntactic"]["per_file"]}
@@ -81,8 +83,10 @@ def test_evaluate_prints_and_writes_json(trained, capsys, tmp_path):
     text = capsys.readouterr().out
     assert "syllable_error_rate" in text and "ensemble" in text
     metrics = json.loads(out.read_text())
-    assert metrics["ensemble"]["syllable_error_rate"] < 0.1
-    assert metrics["syntactic"]["onset_f1"] > 0.9
+    # Measured on the 12 files (323 syllables): SER 0.0, onset F1 1.0; margin: 3 edits (0.01)
+    # and 0.01.
+    assert metrics["ensemble"]["syllable_error_rate"] < 0.01
+    assert metrics["syntactic"]["onset_f1"] > 0.99
 
 
 @pytest.mark.slow

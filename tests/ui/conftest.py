@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-SERVER_START_TIMEOUT_S = 300.0
+SERVER_START_TIMEOUT_S = 600.0
 """How long ``canapy dash`` may take to answer HTTP (imports of Panel/Bokeh on a busy machine)."""
 EXPECT_TIMEOUT_MS = 120_000
 """Default timeout of every ``expect(...)`` and page action in the browser tests."""
@@ -128,6 +128,9 @@ class _Browser:
         page = self.chromium.new_page(**kwargs)
         page.set_default_timeout(EXPECT_TIMEOUT_MS)
         return page
+
+    def __getattr__(self, name: str):
+        return getattr(self.chromium, name)  # new_context, contexts, version...
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ CHROMIUM_ARGS = [
 ]
 SERVER_START_TIMEOUT_S = 600.0
 """How long ``canapy dash`` may take to answer HTTP (imports of Panel/Bokeh on a busy machine)."""
-EXPECT_TIMEOUT_MS = 120_000
+EXPECT_TIMEOUT_MS = 300_000
 """Default timeout of every ``expect(...)`` and page action in the browser tests."""
 SCREENSHOTS_ENV = "CANAPY_SCREENSHOT_DIR"
 """Where the tests save their screenshots (``docs/make_screenshots.py`` sets it); a
@@ -96,7 +96,7 @@ def dash_server(tmp_path_factory) -> DashServer:
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
 

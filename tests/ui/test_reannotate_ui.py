@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.ui, pytest.mark.slow]  # a server and a browser per test
+# A server and a browser per test; minutes each on a loaded machine.
+pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.timeout(1800)]
 
-TIMEOUT_MS = 120_000
+TIMEOUT_MS = 600_000  # training or reviewing on a loaded 2-core machine can take minutes
 
 
 def _md(page, css: str):
@@ -41,7 +42,7 @@ def test_review_accept_merge_undo_save_restore(dash_server, browser, screenshots
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(dash_server.url)
     expect(page.locator(".canapy-data-summary div").first).to_contain_text(
-        "audio files", timeout=60_000
+        "audio files", timeout=TIMEOUT_MS
     )
     units = page.locator(".canapy-cfg-reservoir-units input")  # small: a fast review
     units.fill("100")

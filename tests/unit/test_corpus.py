@@ -490,6 +490,7 @@ def test_real_aud_seq_canary(shared_data: Path) -> None:
     assert corpus.annotated[0].name == "100_marron1_May_24_2016_62101389.wav"
 
 
+@pytest.mark.slow  # reads all 459 canary annotation files
 def test_real_aud_seq_canary_all(shared_data: Path) -> None:
     corpus = load_corpus(
         shared_data / "canary" / "m1_2016_spring_annotations",

@@ -75,22 +75,33 @@ def dash_server(tmp_path_factory) -> DashServer:
         proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = started + SERVER_START_TIMEOUT_S
+
+    def give_up(why: str) -> None:
+        proc.kill()
+        pytest.fail(f"canapy dash {why}:\n{log.read_text()}")
+
+    # Wait until the port accepts connections, then ask for the page ONCE with a long
+    # timeout. (Polling GET / with a short timeout is what made this flaky under load:
+    # every GET builds a whole session, abandoned requests pile up and the server never
+    # catches up.)
     while True:
         if proc.poll() is not None:
-            pytest.fail(f"canapy dash exited with {proc.returncode}:\n{log.read_text()}")
+            give_up(f"exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=30) as response:
-                if response.status == 200:
-                    break
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                break
         except OSError:
             pass
         if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(
-                f"canapy dash did not answer within {SERVER_START_TIMEOUT_S:.0f} s:\n"
-                f"{log.read_text()}"
-            )
+            give_up(f"did not listen within {SERVER_START_TIMEOUT_S:.0f} s")
         time.sleep(0.5)
+    try:
+        remaining = max(60.0, deadline - time.monotonic())
+        with urllib.request.urlopen(url, timeout=remaining) as response:
+            if response.status != 200:
+                give_up(f"answered GET / with HTTP {response.status}")
+    except OSError as exc:
+        give_up(f"did not answer GET / ({exc})")
     server = DashServer(url, started, time.monotonic(), tmp / "runs", proc, log)
     yield server
     if proc.poll() is None:

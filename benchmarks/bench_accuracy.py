@@ -58,21 +58,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (wall time misleads on a busy machine)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_one(name: str, data: Path, models: list[str], cache_dir: Path) -> dict:
     """Train on the training split, evaluate on the test split; return the figures."""
     folder, train_files, test_files = standard_split(name, data)
     corpus = load_corpus(folder)
     cfg = config_from_dict({"training": {"models": models, "default_model": models[-1]}})
     sample_rate = resolve_sample_rate(cfg, train_files)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     annotators = fit_annotators(corpus, train_files, cfg, sample_rate, cache_dir)
-    train_s = time.perf_counter() - t0
+    train_s, train_cpu = time.perf_counter() - t0, cpu_seconds() - c0
     test_audio_s = sum(audio_info(p)[1] for p in test_files)
     rows = {}
     for kind, ann in annotators.items():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         result = evaluate_annotators({kind: ann}, corpus, test_files, cache_dir)[kind]
-        annot_s = time.perf_counter() - t0
+        annot_s, annot_cpu = time.perf_counter() - t0, cpu_seconds() - c0
         s = result.summary()
         rows[kind] = {
             "frame_accuracy": round(s["frame_accuracy"], 4),
@@ -80,12 +86,14 @@ def run_one(name: str, data: Path, models: list[str], cache_dir: Path) -> dict:
             "onset_f1": round(s["onset_f1"], 4),
             "offset_f1": round(s["offset_f1"], 4),
             "annotate_audio_s_per_s": round(test_audio_s / annot_s, 1),
+            "annotate_audio_s_per_cpu_s": round(test_audio_s / annot_cpu, 1),
         }
     return {
         "data_set": name,
         "train_files": len(train_files),
         "test_files": len(test_files),
         "train_seconds_all_models": round(train_s, 1),
+        "train_cpu_seconds_all_models": round(train_cpu, 1),
         "test_audio_seconds": round(test_audio_s, 1),
         "models": rows,
         "peak_rss_mb": round(peak_rss_mb(), 0),

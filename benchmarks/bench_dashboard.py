@@ -6,6 +6,9 @@ rendering it to a Bokeh model (what is sent to the browser), the size of that pa
 redrawing a zoomed 2-second window at full resolution.
 
 Usage: ``python benchmarks/bench_dashboard.py [--data ../shared/data] [--minutes 5]``
+
+The figures, with the commit, CPU, load, thread settings and library versions, are written
+to ``benchmarks/results/dashboard-<date>.json`` (or ``--json``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 import holoviews as hv
 import numpy as np
 import soundfile as sf
+from run_metadata import collect_metadata, write_results
 
 from canapy.audio import audio_info
 from canapy.corpus import load_corpus
@@ -83,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument(
+        "--json", type=Path, help="default: benchmarks/results/dashboard-<date>.json"
+    )
     args = parser.parse_args(argv)
+    meta = collect_metadata()
     hv.extension("bokeh", logo=False)
     results = []
     if args.data.is_dir():
@@ -95,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(measure(path, tracks))
     for r in results:
         print(json.dumps(r))
+    print(f"written {write_results('dashboard', {'recordings': results}, args.json, meta)}")
     return 0
 
 

@@ -16,12 +16,14 @@ Usage::
 
     python benchmarks/bench_review.py [--data ../shared/data] [--json review.json]
         [--rate 0.05] [--seed 0] [--folds 5] [--cache-dir DIR]
+
+The figures, with the commit, CPU, load, thread settings and library versions, are written
+to ``benchmarks/results/review-<date>.json`` (or ``--json``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -29,6 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from run_metadata import collect_metadata, write_results
 
 from canapy.config import default_config
 from canapy.corpus import Corpus, load_corpus
@@ -171,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table, optionally write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--json", type=Path, help="default: benchmarks/results/review-<date>.json")
     parser.add_argument("--rate", type=float, default=0.05, help="share of labels corrupted")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=5)
@@ -181,12 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         print(f"data folder {args.data} not found", file=sys.stderr)
         return 2
+    meta = collect_metadata()
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache_dir or Path(tmp)
         res = run(args.data, args.rate, args.seed, args.folds, cache, args.suspects)
     print_report(res)
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=2, default=str) + "\n")
+    print(f"written {write_results('review', res, args.json, meta)}")
     return 0
 
 

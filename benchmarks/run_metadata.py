@@ -1,7 +1,10 @@
 """What a benchmark result must say about where it was measured (shared by the benchmarks).
 
 Commit, CPU model and core count, machine load, thread settings, Python and library
-versions: timing figures mean little without them, and the machine is often shared.
+versions, the command line: timing figures mean little without them, and the machine is
+often shared. Every benchmark writes its result through :func:`write_results` into
+``benchmarks/results/``; ``benchmarks/make_tables.py`` builds the README/docs tables from
+those files and nothing else.
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
+from canapy.io_utils import atomic_write_text
 from canapy.persistence import library_versions
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -68,10 +74,20 @@ def _blas() -> list[dict]:
     return [{k: pool.get(k) for k in keep} for pool in threadpool_info()]
 
 
+def _repo_relative(argv: list[str]) -> list[str]:
+    """``argv`` with the script given relative to the repository root (portable commands)."""
+    root = Path(__file__).resolve().parents[1]
+    out = list(argv)
+    if out and Path(out[0]).resolve().is_relative_to(root):
+        out[0] = str(Path(out[0]).resolve().relative_to(root))
+    return out
+
+
 def collect_metadata() -> dict:
-    """Commit, machine, load, threads and library versions, as a JSON-ready dict."""
+    """Command line, commit, machine, load, threads and library versions (JSON-ready)."""
     return {
         "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": shlex.join(["python", *_repo_relative(sys.argv)]),
         "commit": _commit(),
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
@@ -97,5 +113,5 @@ def write_results(
         path = RESULTS_DIR / f"{name}-{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"benchmark": name, "metadata": meta or collect_metadata(), **payload}
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(document, indent=2) + "\n")
     return path

@@ -2,23 +2,48 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 """Real recordings and annotation samples (``../shared/data`` beside the repository)."""
 
-
-def _shared_data_fixture():
-    import pytest
-
-    @pytest.fixture
-    def shared_data() -> Path:
-        """``SHARED_DATA``, or skip the test when the folder is absent."""
-        if not SHARED_DATA.is_dir():
-            pytest.skip(f"shared data folder {SHARED_DATA} not found (it sits beside the repo)")
-        return SHARED_DATA
-
-    return shared_data
+TINY_CONFIG = {
+    "reservoir": {"units": 100},
+    "training": {"models": ["syntactic"], "default_model": "syntactic", "validation_fraction": 0.0},
+}
+"""A config for tests where the model's size is not what is tested: one 100-unit model."""
 
 
-shared_data = _shared_data_fixture()
+def missing_shared_data(path: Path = SHARED_DATA) -> str | None:
+    """Why the real-data tests cannot run (``None`` when ``path`` is there).
+
+    Under CI (the ``CI`` environment variable set) a missing folder is a failure, never a
+    skip: a green CI run must have run the real-data tests.
+    """
+    if path.is_dir():
+        return None
+    return f"shared data folder {path} not found (it sits beside the repo, as ../shared/data)"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``SHARED_DATA``; skip the test when the folder is absent (fail under ``CI``)."""
+    why = missing_shared_data()
+    if why is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{why}; CI is set, so the real-data tests must run")
+        pytest.skip(why)
+    return SHARED_DATA
+
+
+@pytest.fixture
+def tiny_config_toml(tmp_path) -> Path:
+    """``TINY_CONFIG`` written as a ``config.toml`` for ``canapy train --config``."""
+    import tomli_w
+
+    path = tmp_path / "tiny.toml"
+    path.write_bytes(tomli_w.dumps(TINY_CONFIG).encode())
+    return path

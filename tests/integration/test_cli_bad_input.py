@@ -10,16 +10,18 @@ from canapy.cli import main
 
 
 @pytest.fixture
-def corpus(tmp_path):
+def corpus(tmp_path, tiny_config_toml):
+    """A 4-file example corpus; ``_train`` trains on it with the tiny config (one 100-unit
+    model): these tests are about bad input, not the model."""
     data = tmp_path / "data"
     assert main(["example", str(data), "--n-files", "4"]) == 0
     return data
 
 
 def _train(data, tmp_path, *extra):
-    return main(
-        ["train", str(data), "--output", str(tmp_path / "run"), "--quiet", "--no-cache", *extra]
-    )
+    config = [] if "--config" in extra else ["--config", str(tmp_path / "tiny.toml")]
+    args = ["train", str(data), "--output", str(tmp_path / "run"), "--quiet", "--no-cache"]
+    return main([*args, *config, *extra])
 
 
 def _error_line(capsys) -> str:
@@ -85,12 +87,7 @@ def test_missing_folders_and_runs(tmp_path, capsys):
 
 
 def test_tampered_model_is_refused(corpus, tmp_path, capsys):
-    cfg = tmp_path / "small.toml"
-    cfg.write_text(
-        '[reservoir]\nunits = 50\n[training]\nmodels = ["syntactic"]\n'
-        'default_model = "syntactic"\nvalidation_fraction = 0.0\n'
-    )
-    assert _train(corpus, tmp_path, "--config", str(cfg)) == 0
+    assert _train(corpus, tmp_path) == 0
     model = tmp_path / "run" / "syntactic" / "model.joblib"
     model.write_bytes(model.read_bytes() + b"x")
     assert (
@@ -110,12 +107,7 @@ def test_tampered_model_is_refused(corpus, tmp_path, capsys):
 
 
 def test_annotate_never_half_writes_existing_files(corpus, tmp_path, monkeypatch, capsys):
-    cfg = tmp_path / "small.toml"
-    cfg.write_text(
-        '[reservoir]\nunits = 50\n[training]\nmodels = ["syntactic"]\n'
-        'default_model = "syntactic"\nvalidation_fraction = 0.0\n'
-    )
-    assert _train(corpus, tmp_path, "--config", str(cfg)) == 0
+    assert _train(corpus, tmp_path) == 0
     out = tmp_path / "out"
     out.mkdir()
     shutil.copy(corpus / "song_000.csv", out / "song_000.csv")
@@ -127,7 +119,7 @@ def test_annotate_never_half_writes_existing_files(corpus, tmp_path, monkeypatch
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):  # --debug: the CLI's error boundary re-raises it
+    with pytest.raises(OSError, match="disk full"):  # --debug: the CLI boundary re-raises it
         main(
             [
                 "--debug",

@@ -18,8 +18,13 @@ from canapy.review import apply_suggestions, find_suspects
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 def test_review_finds_corrupted_gy6or6_labels(shared_data, tmp_path):
-    """5 % of the labels relabelled at random: precision@N >= 0.6 among the top N."""
+    """5 % of the labels relabelled at random: nearly all of them are the top N suspects.
+
+    Measured (default config, 5 folds): precision@N 1.0 and every suggestion right
+    (Canapy issue 13). Margin: 0.1, i.e. 3 of the 30 corrupted segments.
+    """
     folder = shared_data / "bengalese_finch" / "bfsongrepo_gy6or6"
     corpus = load_corpus(folder)
     corpus = corpus.subset([p for p in corpus.annotated if "_230312_" in p.name])
@@ -38,8 +43,8 @@ def test_review_finds_corrupted_gy6or6_labels(shared_data, tmp_path):
     result = find_suspects(corrupted, default_config(), n_folds=5, cache_dir=tmp_path)
     top = result.segments.head(len(truth))
     precision = top["segment_id"].isin(truth).mean()
-    assert precision >= 0.6, top[["segment_id", "syll", "suggested", "score"]].to_string()
+    assert precision >= 0.9, top[["segment_id", "syll", "suggested", "score"]].to_string()
 
     fixed = apply_suggestions(corrupted, result, segment_ids=top["segment_id"])
     now = dict(zip(fixed.segments["segment_id"], fixed.segments["label"], strict=True))
-    assert sum(now[s] == label for s, label in truth.items()) >= 0.6 * len(truth)
+    assert sum(now[s] == label for s, label in truth.items()) >= 0.9 * len(truth)

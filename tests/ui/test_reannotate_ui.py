@@ -8,16 +8,15 @@ classes, undo/redo, save a version and restore the original one.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.ui
+# A server and a browser per test; minutes each on a loaded machine.
+pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.timeout(1800)]
 
-TIMEOUT_MS = 90_000
-DOCS_IMAGE = Path(__file__).parents[2] / "docs" / "images" / "dashboard-reannotate.png"
+TIMEOUT_MS = 600_000  # training or reviewing on a loaded 2-core machine can take minutes
 
 
 def _md(page, css: str):
@@ -43,7 +42,7 @@ def test_review_accept_merge_undo_save_restore(dash_server, browser, screenshots
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(dash_server.url)
     expect(page.locator(".canapy-data-summary div").first).to_contain_text(
-        "audio files", timeout=60_000
+        "audio files", timeout=TIMEOUT_MS
     )
     units = page.locator(".canapy-cfg-reservoir-units input")  # small: a fast review
     units.fill("100")
@@ -163,7 +162,6 @@ def test_review_accept_merge_undo_save_restore(dash_server, browser, screenshots
     page.mouse.move(5, 5)
     page.wait_for_timeout(400)
     _shot(page, screenshots / "reannotate-versions.png", ".canapy-versions-card")
-    shutil.copyfile(screenshots / "reannotate-suspects.png", DOCS_IMAGE)
     with capsys.disabled():
         print(
             f"\n[re-annotate timing] review (2 folds, 100 units) {review_s:.1f} s; "

@@ -100,7 +100,7 @@ def test_npy_int16_is_scaled(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.wav"
-    with pytest.raises(AudioError) as err:
+    with pytest.raises(AudioError, match="not found") as err:
         load_audio(path)
     assert str(err.value).startswith(str(path)) and "not found" in str(err.value)
     with pytest.raises(AudioError, match=r"nope\.wav"):
@@ -110,7 +110,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_unsupported_extension(tmp_path: Path) -> None:
     path = tmp_path / "a.mp4"
     path.write_bytes(b"x")
-    with pytest.raises(AudioError) as err:
+    with pytest.raises(AudioError, match=r"\.mp4") as err:
         load_audio(path)
     msg = str(err.value)
     assert msg.startswith(str(path)) and ".mp4" in msg
@@ -120,7 +120,7 @@ def test_unsupported_extension(tmp_path: Path) -> None:
 def test_corrupt_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.wav"
     path.write_bytes(b"RIFF\x00\x00garbage")
-    with pytest.raises(AudioError) as err:
+    with pytest.raises(AudioError, match=r"bad\.wav") as err:
         load_audio(path)
     assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
     with pytest.raises(AudioError, match=r"bad\.wav"):

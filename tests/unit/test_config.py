@@ -85,6 +85,6 @@ def test_presets_apply_and_unknown_preset_fails():
 
 def test_config_is_frozen_and_serialisable():
     cfg = default_config()
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="units"):
         cfg.reservoir.units = 5  # type: ignore[misc]
     assert config_to_dict(cfg)["training"]["models"] == ["syntactic", "nonsyntactic", "ensemble"]

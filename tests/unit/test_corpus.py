@@ -134,7 +134,7 @@ BAD_CASES = [
 def test_bad_rows(tmp_path: Path, rows: list[tuple], where: str, what: str) -> None:
     _wav(tmp_path, "bad.wav", seconds=2.0)
     _csv(tmp_path, "bad.csv", rows)
-    with pytest.raises(AnnotationError) as err:
+    with pytest.raises(AnnotationError, match=r"^bad\.csv ") as err:
         load_corpus(tmp_path)
     msg = str(err.value)
     assert msg.startswith(f"bad.csv {where}:"), msg
@@ -163,7 +163,7 @@ def test_overlap_tolerance_trims(tmp_path: Path) -> None:
 
 def test_missing_audio(tmp_path: Path) -> None:
     _csv(tmp_path, "ghost.csv", [(0.1, 0.2, "a")])
-    with pytest.raises(AnnotationError) as err:
+    with pytest.raises(AnnotationError, match=r"ghost\.wav") as err:
         load_corpus(tmp_path)
     assert "ghost.csv" in str(err.value) and "ghost.wav" in str(err.value)
     corpus = load_corpus(tmp_path, require_audio=False)
@@ -175,7 +175,7 @@ def test_not_a_marron1csv(tmp_path: Path) -> None:
     _wav(tmp_path, "a.wav")
     _csv(tmp_path, "a.csv", [(0.1, 0.2, "a")])
     (tmp_path / "metadata.csv").write_text("bird,age\nx,3\n")
-    with pytest.raises(AnnotationError) as err:
+    with pytest.raises(AnnotationError, match="not a marron1csv annotation") as err:
         load_corpus(tmp_path)
     msg = str(err.value)
     assert "metadata.csv" in msg and "not a marron1csv annotation" in msg
@@ -199,7 +199,7 @@ def test_skip_bad_keeps_good_files(tmp_path: Path, caplog: pytest.LogCaptureFixt
 
 def test_no_annotation_at_all(tmp_path: Path) -> None:
     _wav(tmp_path, "a.wav")
-    with pytest.raises(AnnotationError) as err:
+    with pytest.raises(AnnotationError, match="marron1csv") as err:
         load_corpus(tmp_path)
     assert str(tmp_path) in str(err.value) and "marron1csv" in str(err.value)
 
@@ -346,7 +346,7 @@ def test_write_filters_by_audio_path_and_validates(tmp_path: Path) -> None:
 
 
 def test_unwritable_format_lists_writable(tmp_path: Path) -> None:
-    with pytest.raises(AnnotationError) as err:
+    with pytest.raises(AnnotationError, match="birdsong-recognition-dataset") as err:
         write_annotation(
             pd.DataFrame(), tmp_path / "a.wav", tmp_path, "birdsong-recognition-dataset"
         )
@@ -490,6 +490,7 @@ def test_real_aud_seq_canary(shared_data: Path) -> None:
     assert corpus.annotated[0].name == "100_marron1_May_24_2016_62101389.wav"
 
 
+@pytest.mark.slow  # reads all 459 canary annotation files
 def test_real_aud_seq_canary_all(shared_data: Path) -> None:
     corpus = load_corpus(
         shared_data / "canary" / "m1_2016_spring_annotations",

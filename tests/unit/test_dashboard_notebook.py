@@ -9,6 +9,7 @@ import pytest
 NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "dashboard.ipynb"
 
 
+@pytest.mark.slow  # a Jupyter kernel runs the whole notebook
 def test_example_notebook_runs_and_renders_the_app(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat", reason="nbformat is needed to read notebooks")
     nbclient = pytest.importorskip("nbclient", reason="nbclient is needed to run notebooks")

@@ -167,7 +167,7 @@ def test_save_version_conflict_reload_and_restore(corpus_dir, cache_dir):
     assert other.correction.save_version("bob's edit", author="bob") == 3
 
     state.correction.relabel_segment("A", sid)
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError, match="bob"):
         state.correction.save_version("too late")
     assert (
         "'bob'" in state.correction.save_conflict and "version 3" in state.correction.save_conflict

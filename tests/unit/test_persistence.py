@@ -121,7 +121,7 @@ def test_tampered_model_file_is_refused_before_unpickling(tmp_path):
     folder = save_model(Marker(1), tmp_path / "m", {})
     joblib.dump(Marker(2), folder / "model.joblib")  # swapped file, same format
     Marker.loaded = 0
-    with pytest.raises(ModelError) as info:
+    with pytest.raises(ModelError, match="sha256 does not match metadata.json") as info:
         load_model(folder)
     message = str(info.value)
     assert str(folder / "model.joblib") in message

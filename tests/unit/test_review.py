@@ -62,6 +62,7 @@ def reviewed(tmp_path_factory):
     return folder, corpus, truth, result, trained_on, progress
 
 
+@pytest.mark.slow  # cross-validated review: trains a model per fold
 def test_corrupted_labels_are_the_top_suspects(reviewed):
     _, _, truth, result, _, _ = reviewed
     seg = result.segments
@@ -75,6 +76,7 @@ def test_corrupted_labels_are_the_top_suspects(reviewed):
     assert (clean["suggested"] == clean["syll"]).mean() > 0.9
 
 
+@pytest.mark.slow  # cross-validated review: trains a model per fold
 def test_review_table_layout(reviewed):
     _, corpus, _, result, _, progress = reviewed
     seg = result.segments
@@ -94,6 +96,7 @@ def test_review_table_layout(reviewed):
     assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
 
 
+@pytest.mark.slow  # cross-validated review: trains a model per fold
 def test_models_never_judge_their_training_files(reviewed):
     _, corpus, _, result, trained_on, _ = reviewed
     assert result.n_folds == 5 and len(trained_on) == 5
@@ -105,6 +108,7 @@ def test_models_never_judge_their_training_files(reviewed):
     assert (result.segments["fold"] == result.segments["audio_path"].map(fold_of)).all()
 
 
+@pytest.mark.slow  # cross-validated review: trains a model per fold
 def test_apply_suggestions_returns_a_new_corpus(reviewed):
     _, corpus, truth, result, _, _ = reviewed
     before = corpus.segments.copy()
@@ -135,6 +139,7 @@ def test_apply_suggestions_returns_a_new_corpus(reviewed):
     assert "edited" in set(stale.segments["label"])
 
 
+@pytest.mark.slow  # cross-validated review: trains a model per fold
 def test_strict_apply_suggestions_refuses_what_it_would_skip(reviewed):
     _, corpus, _, result, _, _ = reviewed
     table = result.segments
@@ -159,6 +164,7 @@ def test_strict_apply_suggestions_refuses_what_it_would_skip(reviewed):
         apply_suggestions(removed, result, segment_ids=[one], strict=True)
 
 
+@pytest.mark.slow  # cross-validated review: trains a model per fold
 def test_label_unknown_to_a_fold_gets_top_score(tmp_path):
     folder = make_example_corpus(tmp_path, n_files=4, seed=2, n_unlabelled=0)
     corpus = load_corpus(folder)
@@ -181,6 +187,7 @@ def test_label_unknown_to_a_fold_gets_top_score(tmp_path):
     assert "NEW" not in result.confusion.index
 
 
+@pytest.mark.slow  # cross-validated review: trains a model per fold
 def test_merge_candidates_flag_labels_the_models_cannot_tell_apart(tmp_path):
     folder = make_example_corpus(tmp_path, n_files=8, seed=4, n_unlabelled=0)
     corpus = load_corpus(folder)
@@ -222,6 +229,7 @@ def test_review_needs_two_files_and_two_folds(tmp_path):
         find_suspects(corpus, config_from_dict(SMALL), n_folds=1)
 
 
+@pytest.mark.slow  # cross-validated review: trains a model per fold
 def test_review_cli_writes_ranked_csv(tmp_path, capsys):
     from canapy.cli import build_parser
 

@@ -64,7 +64,7 @@ def test_read_run_describes_the_run(run_dir, corpus):
     assert run.default_model == "ensemble" and run.models == ("syntactic", "ensemble")
     assert len(run.training_files) == 6 and len(run.validation_files) == 1
     assert set(run.validation) == {"syntactic", "ensemble"}
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="default_model"):
         run.default_model = "syntactic"  # frozen
 
 

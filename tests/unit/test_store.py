@@ -145,7 +145,7 @@ def test_concurrent_edits_are_detected(corpus_dir, store):
     base_a, base_b = alice.head, bob.head
     assert base_a == base_b == 1
     assert alice.save(edits.relabel(table_a, _first_ids(table_a), "Q"), "alice", "a", base_a) == 2
-    with pytest.raises(ConflictError) as err:
+    with pytest.raises(ConflictError, match="force=True") as err:
         bob.save(edits.delete(table_b, _first_ids(table_b)), "bob", "b", base_b)
     message = str(err.value)
     assert "'alice'" in message and "version 2" in message and "force=True" in message
@@ -341,7 +341,7 @@ def test_class_edit_dispatch_description_and_preview(table):
     assert delete.description == "delete label 'A'" and delete.preview(table) == 2
     assert set(delete.apply(table)["label"]) == {"B", "C"}
     pd.testing.assert_frame_equal(table, table.copy())  # nothing modified
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="into"):
         merge.into = "x"  # frozen
 
 
@@ -392,7 +392,7 @@ def test_edit_history_undo_redo(table):
         history.redo()
     # a failing edit changes nothing
     before = history.current
-    with pytest.raises(AnnotationError):
+    with pytest.raises(AnnotationError, match="a.wav#0000"):
         history.apply(edits.move, "a.wav#0000", 0.3, 0.1)
     assert history.current is before
     assert set(history.changes()["change"]) == {"relabelled"}
@@ -440,5 +440,5 @@ def test_history_cli(corpus_dir, tmp_path, capsys):
     assert len(list((tmp_path / "x").glob("*.audacity.txt"))) == 3
     with pytest.raises(StoreError, match="no version 9"):
         _run_cli(["history", data, "diff", "1", "9"])
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         _run_cli(["history", data, "diff", "1", "zero"])

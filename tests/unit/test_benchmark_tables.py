@@ -1,0 +1,51 @@
+"""The figures tables of README.md and docs/ are what ``benchmarks/make_tables.py`` makes
+from the committed results in ``benchmarks/results`` (no figure typed by hand)."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def make_tables():
+    spec = importlib.util.spec_from_file_location(
+        "make_tables", ROOT / "benchmarks" / "make_tables.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_tables_equal_the_generated_ones(make_tables):
+    assert make_tables.stale_documents() == [], "run python benchmarks/make_tables.py"
+
+
+def test_every_table_block_has_a_source_line(make_tables):
+    names = set()
+    for doc in make_tables.DOCUMENTS:
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        for match in make_tables.BLOCK.finditer(text):
+            names.add(match.group("name"))
+            body = match.group("body")
+            assert "*Source: `benchmarks/results/" in body or "*Quoted, not measured here" in body
+    assert {"readme-accuracy", "accuracy", "peers"} <= names
+
+
+def test_a_changed_result_changes_the_table(make_tables, tmp_path):
+    _, doc = make_tables.latest_result("accuracy")
+    before = make_tables.render("readme-accuracy")
+    changed = copy.deepcopy(doc)
+    changed["metadata"]["date_utc"] = "9999-12-31T00:00:00+00:00"  # the newest result
+    changed["data_sets"][0]["models"]["ensemble"]["syllable_error_rate"] = 0.1234
+    for other in make_tables.RESULTS.glob("accuracy-*.json"):
+        (tmp_path / other.name).write_text(other.read_text(encoding="utf-8"))
+    (tmp_path / "accuracy-new.json").write_text(json.dumps(changed))
+    after = make_tables.render("readme-accuracy", results=tmp_path)
+    assert after != before and "0.123 (syntactic" in after and "accuracy-new.json" in after

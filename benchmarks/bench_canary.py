@@ -21,55 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
-from canapy.io_utils import atomic_write_json
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parent,
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).resolve().parent,
-        ).stdout.strip()
-        return out.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in ("canapy", "numpy", "scipy", "reservoirpy", "librosa", "pandas"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "absent"
-    return out
+from run_metadata import collect_metadata, write_results
 
 
 def _cpu_seconds() -> float:
@@ -133,13 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     """Build the corpus (unless given), run the benchmark, print and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "canary.json"
+        "--out", type=Path, help="result file (default: results/canary-<UTC date>.json)"
     )
     parser.add_argument("--models", default="syntactic,nonsyntactic,ensemble")
     parser.add_argument("--corpus", type=Path, help="existing corpus folder (else a temp one)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     args = parser.parse_args(argv)
-    commit = _commit()  # before the (long) run: the code measured
+    meta = collect_metadata()  # before the (long) run: the code measured
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=args.threads), tempfile.TemporaryDirectory() as tmp:
@@ -149,20 +106,9 @@ def main(argv: list[str] | None = None) -> int:
 
             corpus_dir = make_canary_corpus(corpus_dir or Path(tmp) / "corpus", n_files=40)
         result = run(corpus_dir, args.models.split(","), Path(tmp) / "cache")
-    result.update(
-        {
-            "commit": commit,
-            "cpu": _cpu_model(),
-            "cpu_count": os.cpu_count(),
-            "blas_threads": args.threads,
-            "versions": _versions(),
-            "machine_note": "shared 2-core machine, busy with other jobs (load 8-14): wall "
-            "times are indicative, CPU times less distorted",
-        }
-    )
+    result["blas_threads"] = args.threads
     print(json.dumps(result, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(args.out, result)
+    print(f"written {write_results('canary', result, args.out, meta)}")
     return 0
 
 

@@ -184,6 +184,7 @@ def test_train_from_the_train_tab_then_evaluate(dash_server, browser, screenshot
     # canvas publishes its geometry and segments as data-* attributes).
     canvas = page.locator(".canapy-reannotate-tab .canapy-viewer-plot canvas").first
     expect(canvas).to_have_attribute("data-ready", "1")
+    canvas.scroll_into_view_if_needed()  # a mouse click at page coordinates must be on screen
     box, attr = canvas.bounding_box(), canvas.get_attribute
     on, off = json.loads(attr("data-segments"))[2][:2]
     v0, v1 = float(attr("data-view0")), float(attr("data-view1"))

@@ -80,6 +80,7 @@ class Geometry:
     """Where times are on the canvas, read from its data-* attributes."""
 
     def __init__(self, canvas) -> None:
+        canvas.scroll_into_view_if_needed()  # clicks at page coordinates must be on screen
         box = canvas.bounding_box()
         attr = canvas.get_attribute
         self.x0 = box["x"] + float(attr("data-left"))

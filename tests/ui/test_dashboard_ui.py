@@ -251,7 +251,9 @@ def test_server_answers_while_a_session_trains(dash_server, browser):
 
     a = _open(browser, dash_server.url)
     n_runs = _n_runs(dash_server.runs)
-    _set_number(a, "reservoir-units", "300")
+    # A large reservoir keeps A busy long enough for the steps below on a quiet machine too
+    # (300 units trained the example corpus in ~4 s, before B was even open).
+    _set_number(a, "reservoir-units", "3000")
     a.locator(".canapy-train-button button").click()
     expect(a.locator(".canapy-status div").first).to_contain_text("training", timeout=TIMEOUT_MS)
 

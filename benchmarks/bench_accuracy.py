@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run_metadata import collect_metadata, write_results
+from run_metadata import collect_metadata, cpu_seconds, score_row, write_results
 
 from canapy.audio import audio_info
 from canapy.config import config_from_dict
@@ -58,12 +58,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def cpu_seconds() -> float:
-    """User + system CPU time of this process so far (wall time misleads on a busy machine)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_one(name: str, data: Path, models: list[str], cache_dir: Path) -> dict:
     """Train on the training split, evaluate on the test split; return the figures."""
     folder, train_files, test_files = standard_split(name, data)
@@ -79,12 +73,8 @@ def run_one(name: str, data: Path, models: list[str], cache_dir: Path) -> dict:
         t0, c0 = time.perf_counter(), cpu_seconds()
         result = evaluate_annotators({kind: ann}, corpus, test_files, cache_dir)[kind]
         annot_s, annot_cpu = time.perf_counter() - t0, cpu_seconds() - c0
-        s = result.summary()
         rows[kind] = {
-            "frame_accuracy": round(s["frame_accuracy"], 4),
-            "syllable_error_rate": round(s["syllable_error_rate"], 4),
-            "onset_f1": round(s["onset_f1"], 4),
-            "offset_f1": round(s["offset_f1"], 4),
+            **score_row(result.summary()),
             "annotate_audio_s_per_s": round(test_audio_s / annot_s, 1),
             "annotate_audio_s_per_cpu_s": round(test_audio_s / annot_cpu, 1),
         }

@@ -20,18 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from run_metadata import collect_metadata, write_results
-
-
-def _cpu_seconds() -> float:
-    t = os.times()
-    return t.user + t.system
+from run_metadata import collect_metadata, cpu_seconds, score_row, write_results
 
 
 def run(corpus_dir: Path, models: list[str], cache_dir: Path) -> dict:
@@ -53,25 +47,22 @@ def run(corpus_dir: Path, models: list[str], cache_dir: Path) -> dict:
         granularity = apply_granularity(cfg, corpus.subset(train_files).segments)[1].to_dict()
     except ImportError:
         pass
-    w0, c0 = time.perf_counter(), _cpu_seconds()
+    w0, c0 = time.perf_counter(), cpu_seconds()
     annotators = fit_annotators(corpus, train_files, cfg, sample_rate, cache_dir)
-    train_wall, train_cpu = time.perf_counter() - w0, _cpu_seconds() - c0
+    train_wall, train_cpu = time.perf_counter() - w0, cpu_seconds() - c0
     test_audio_s = sum(audio_info(p)[1] for p in test_files)
     rows = {}
     for kind, ann in annotators.items():
-        w0, c0 = time.perf_counter(), _cpu_seconds()
+        w0, c0 = time.perf_counter(), cpu_seconds()
         result = evaluate_annotators({kind: ann}, corpus, test_files, cache_dir)[kind]
-        wall, cpu = time.perf_counter() - w0, _cpu_seconds() - c0
-        s = result.summary()
+        wall, cpu = time.perf_counter() - w0, cpu_seconds() - c0
+        summary = result.summary()
         rows[kind] = {
-            "frame_accuracy": round(s["frame_accuracy"], 4),
-            "syllable_error_rate": round(s["syllable_error_rate"], 4),
-            "onset_f1": round(s["onset_f1"], 4),
-            "offset_f1": round(s["offset_f1"], 4),
+            **score_row(summary),
             "annotate_wall_s": round(wall, 2),
             "annotate_cpu_s": round(cpu, 2),
             "annotate_x_real_time": round(test_audio_s / wall, 1),
-            "predicted_segments": s["n_hyp_segments"],
+            "predicted_segments": summary["n_hyp_segments"],
         }
     return {
         "corpus": "canapy.synthetic_canary.make_canary_corpus(n_files=40, seed=0)",

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import shlex
 import subprocess
 import sys
@@ -81,6 +82,20 @@ def _repo_relative(argv: list[str]) -> list[str]:
     if out and Path(out[0]).resolve().is_relative_to(root):
         out[0] = str(Path(out[0]).resolve().relative_to(root))
     return out
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (wall time misleads on a busy machine)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def score_row(summary: dict) -> dict:
+    """The accuracy figures of an ``EvaluationResult.summary()``, rounded for a result file."""
+    return {
+        key: round(summary[key], 4)
+        for key in ("frame_accuracy", "syllable_error_rate", "onset_f1", "offset_f1")
+    }
 
 
 def collect_metadata() -> dict:

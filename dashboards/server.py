@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import ipaddress
 import logging
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import weakref
@@ -17,34 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from canapy.exceptions import CanapyError
+from canapy.network import is_loopback  # the one check, shared with `canapy serve`
 
 __all__ = ["is_loopback", "resolve_paths", "serve", "serve_from_args"]
 
 logger = logging.getLogger(__name__)
-
-
-def is_loopback(address: str) -> bool:
-    """Whether ``address`` only accepts connections from this machine.
-
-    Examples
-    --------
-    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("::1")
-    (True, True, True)
-    >>> is_loopback("0.0.0.0"), is_loopback("192.168.1.5")
-    (False, False)
-    """
-    if address == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:  # a host name: loopback only if every address it resolves to is
-        try:
-            infos = socket.getaddrinfo(address, None)
-        except OSError:
-            return False
-        return bool(infos) and all(
-            ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos
-        )
 
 
 def resolve_paths(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:

@@ -9,7 +9,9 @@ The work is cut into tasks that do not depend on where they run:
   process joins the pieces' probabilities in order and decodes them.
 
 Tasks go through a ``submit(fn, *args)`` function returning an object with ``.result()``:
-:func:`local_submit` runs them lazily here, one at a time (so memory stays bounded);
+:func:`local_submit` runs them lazily here (groups of short files two at a time in threads
+on a machine with two or more cores, see :func:`canapy.threads.pipeline_threads`; the
+pieces of long files one at a time, so memory stays bounded);
 :func:`canapy.distributed.dask_submitter` sends them to Dask workers. Either way this
 process writes every annotation file (atomically), so outputs are byte-identical.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ from canapy.corpus import write_annotation
 from canapy.exceptions import CanapyError
 from canapy.progress import ProgressFn
 from canapy.streaming import StreamSettings, decode_pieces, piece_proba, plan_file
+from canapy.threads import pipeline_threads
 
 __all__ = [
     "CHUNK_FILES",
@@ -96,6 +100,20 @@ class AnnotationReport:
 
 def _reason(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, CanapyError) else f"{type(exc).__name__}: {exc}"
+
+
+def _local_pool(submit: Submit, n_tasks: int) -> ThreadPoolExecutor | None:
+    """Threads running groups of short files side by side, for local work on 2+ cores.
+
+    Every stage of a group (features, reservoir, readout, decoding) spends most of its time
+    in code that releases the GIL, so two groups use two cores. Tasks sent elsewhere
+    (``submit`` other than :func:`local_submit`) and long files stay as they are: the
+    pieces of a long file are decoded in order and must not pile up in memory.
+    """
+    threads = pipeline_threads()
+    if submit is not local_submit or threads < 2 or n_tasks < 2:
+        return None
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="canapy-annotate")
 
 
 def annotate_many(
@@ -170,7 +188,9 @@ def annotate_many(
     short = [p for p, d in durations.items() if d <= stream_above_s]
     long = [p for p, d in durations.items() if d > stream_above_s]
     chunks = [short[i : i + CHUNK_FILES] for i in range(0, len(short), CHUNK_FILES)]
-    chunk_tasks = [(c, submit(predict_chunk, model, c, cache_dir)) for c in chunks]
+    pool = _local_pool(submit, len(chunks))
+    chunk_submit = submit if pool is None else pool.submit
+    chunk_tasks = [(c, chunk_submit(predict_chunk, model, c, cache_dir)) for c in chunks]
     sr, cfg = annotator.sample_rate, annotator.config.features
     plan_tasks = [(p, submit(plan_file, p, sr, cfg, gate, settings)) for p in long]
     for chunk, task in chunk_tasks:
@@ -188,6 +208,8 @@ def annotate_many(
             if p in results:
                 write(p, results[p])
             tick(durations[p], f"annotated {Path(p).name}")
+    if pool is not None:
+        pool.shutdown()
     for path, task in plan_tasks:
         name = Path(path).name
         try:

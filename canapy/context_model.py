@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from canapy.config import LogregConfig
 
@@ -119,6 +118,9 @@ class ContextClassifier:
             rows.append(self._design(x, picked))
             targets.append(t[picked])
         design, target = np.concatenate(rows), np.concatenate(targets)
+        # Imported here: annotating with an ESN model does not pay for loading sklearn.
+        from sklearn.linear_model import LogisticRegression
+
         self.model_ = LogisticRegression(
             C=self.cfg.C, max_iter=self.cfg.max_iter, random_state=self.seed
         ).fit(design, target)

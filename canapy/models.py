@@ -23,6 +23,7 @@ import numpy as np
 
 from canapy.config import ReadoutConfig, ReservoirConfig
 from canapy.reservoir import BidirectionalReservoir
+from canapy.threads import run_concurrently
 
 __all__ = [
     "EnsembleClassifier",
@@ -129,7 +130,11 @@ class EsnClassifier:
         """Add one sequence's design matrix and class indices ``(T,)`` to the sums."""
         target = np.zeros((len(design), len(self.classes_)), np.float32)
         target[np.arange(len(design)), np.asarray(y)] = 1.0
-        self.xtx_ += design.T @ design
+        half = len(design) // 2  # the two halves' products run on two cores
+        for xtx in run_concurrently(
+            lambda: design[:half].T @ design[:half], lambda: design[half:].T @ design[half:]
+        ):
+            self.xtx_ += xtx
         self.xty_ += design.T @ target
         self.n_frames_seen_ += len(design)
 

@@ -27,7 +27,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import uniform_filter1d
 
 from canapy.config import PostprocessConfig
 
@@ -36,11 +35,32 @@ __all__ = [
     "absorb_short_segments",
     "frames_to_segments",
     "merge_same_label",
+    "moving_mean",
     "runs_of",
     "vote_label",
 ]
 
 SEGMENT_PRED_COLUMNS = ["onset_s", "offset_s", "label", "confidence"]
+
+
+def moving_mean(values: np.ndarray, width: int) -> np.ndarray:
+    """Mean over a window of ``width`` rows centred on each row, edges repeated.
+
+    The same as ``scipy.ndimage.uniform_filter1d(values, width, axis=0, mode="nearest")``
+    (the window of row ``i`` is rows ``i - width // 2`` to ``i + (width - 1) // 2``), in
+    numpy: annotating does not pay for importing scipy.ndimage.
+
+    >>> moving_mean(np.array([[0.0], [3.0], [6.0], [9.0]]), 3).ravel().tolist()
+    [1.0, 3.0, 6.0, 8.0]
+    """
+    values = np.asarray(values)
+    left, right = width // 2, width - 1 - width // 2
+    padded = np.concatenate(
+        [np.repeat(values[:1], left, axis=0), values, np.repeat(values[-1:], right, axis=0)]
+    )
+    sums = np.zeros((len(padded) + 1, *values.shape[1:]), np.float64)
+    np.cumsum(padded, axis=0, dtype=np.float64, out=sums[1:])
+    return ((sums[width:] - sums[:-width]) / width).astype(values.dtype, copy=False)
 
 
 def runs_of(labels: np.ndarray) -> list[list[int]]:
@@ -222,7 +242,7 @@ def frames_to_segments(
     if proba.ndim != 2 or proba.shape[1] != len(classes):
         raise ValueError(f"proba must be (n_frames, {len(classes)}), got {proba.shape}")
     width = round(cfg.smoothing_ms / 1000.0 / hop_s)
-    smooth = uniform_filter1d(proba, size=width, axis=0, mode="nearest") if width > 1 else proba
+    smooth = moving_mean(proba, width) if width > 1 else proba
     max_gap = round(cfg.min_gap_ms / 1000.0 / hop_s)
     runs = _fill_short_gaps(runs_of(np.argmax(smooth, axis=1)), max_gap)
     runs = _absorb_short_runs(runs, smooth, round(cfg.min_duration_ms / 1000.0 / hop_s))

@@ -33,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import uniform_filter1d
 
 from canapy.activity import ActivityGate, RegionTracker, activity_score
 from canapy.annotator import Annotator
@@ -48,7 +47,7 @@ from canapy.features import (
     n_frames,
 )
 from canapy.models import EnsembleClassifier, EsnClassifier
-from canapy.postprocess import SEGMENT_PRED_COLUMNS, frames_to_segments
+from canapy.postprocess import SEGMENT_PRED_COLUMNS, frames_to_segments, moving_mean
 from canapy.progress import ProgressFn
 
 __all__ = [
@@ -391,7 +390,7 @@ class SegmentDecoder:
 
     def _smoothed(self) -> np.ndarray:
         if self.width > 1:
-            return uniform_filter1d(self._raw, size=self.width, axis=0, mode="nearest")
+            return moving_mean(self._raw, self.width)
         return self._raw
 
     def _decode(self, final: bool) -> None:

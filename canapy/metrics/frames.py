@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 __all__ = [
     "class_report",
@@ -174,6 +173,8 @@ def class_report(
     b            0.5     1.0  0.666667        1
     """
     labels = _default_labels(y_true, y_pred) if labels is None else list(labels)
+    from sklearn.metrics import precision_recall_fscore_support  # loaded when scoring
+
     p, r, f, s = precision_recall_fscore_support(
         np.asarray(y_true), np.asarray(y_pred), labels=labels, zero_division=0
     )
@@ -223,6 +224,8 @@ def confusion(
     if normalize not in (None, "true", "pred", "all"):
         raise ValueError(f'normalize must be None, "true", "pred" or "all", got {normalize!r}')
     labels = _default_labels(y_true, y_pred) if labels is None else list(labels)
+    from sklearn.metrics import confusion_matrix  # loaded when scoring
+
     cm = confusion_matrix(
         np.asarray(y_true), np.asarray(y_pred), labels=labels, normalize=normalize
     )

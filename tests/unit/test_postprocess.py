@@ -160,3 +160,17 @@ def test_short_segments_fold_into_a_close_neighbour_at_phrase_level():
     assert absorb_short_segments(segs, p, 10, 0) == segs  # syllable level: untouched
     lone = [[1, 0, 40], [2, 60, 66]]  # a short call far from any phrase stays
     assert absorb_short_segments(lone, p, 10, 5) == lone
+
+
+@pytest.mark.parametrize("width", [2, 3, 4, 7, 16])
+def test_moving_mean_equals_scipy_uniform_filter(width):
+    from scipy.ndimage import uniform_filter1d
+
+    from canapy.postprocess import moving_mean
+
+    rng = np.random.default_rng(width)
+    proba = rng.random((50, 5)).astype(np.float32)
+    expected = uniform_filter1d(proba, size=width, axis=0, mode="nearest")
+    got = moving_mean(proba, width)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -172,8 +172,10 @@ class TrainingConfig:
     models: tuple[str, ...] = ("syntactic", "nonsyntactic", "ensemble")
     """Subset of ``syntactic``, ``nonsyntactic``, ``ensemble`` (Echo State Networks) and
     ``logreg`` (logistic regression over stacked context frames, see ``[logreg]``)."""
-    default_model: str = "ensemble"
-    """Model used by ``annotate`` unless told otherwise."""
+    default_model: str = "auto"
+    """Model used by ``annotate`` unless told otherwise: one of ``models``, or ``auto`` (the
+    ensemble unless another model is clearly better on the held-out files, see
+    :mod:`canapy.model_choice`)."""
     boundary_ms: float = 4.0
     """Frames within this distance of a syllable edge are trained as silence, teaching the
     model to separate syllables that touch; segments are widened back after decoding."""
@@ -197,10 +199,10 @@ class TrainingConfig:
             f"a non-empty subset of {list(allowed)}",
         )
         _check(
-            self.default_model in self.models,
+            self.default_model in (*self.models, "auto"),
             "training.default_model",
             self.default_model,
-            f"one of training.models {list(self.models)}",
+            f"auto or one of training.models {list(self.models)}",
         )
         _check(0 <= self.boundary_ms <= 50, "training.boundary_ms", self.boundary_ms, "0..50 ms")
         _check(

@@ -113,9 +113,20 @@ class EsnClassifier:
         The design (bias, standardised features, reservoir states) does not depend on the
         readout: classifiers that :meth:`shares_design` can reuse one computation.
         """
+        for i, x_std, states in self.iter_states(X, standardised):
+            yield i, self._design(x_std, states)
+
+    def iter_states(
+        self, X: Sequence[np.ndarray], standardised: bool = False
+    ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Yield ``(index, standardised features, reservoir states)`` per sequence of ``X``.
+
+        The parts of the design matrix without the copy that joins them: what
+        :meth:`proba_from_states` needs.
+        """
         xs = [x if standardised else self._standardise(x) for x in X]
         for i, states in self.reservoir_.iter_transform(xs):
-            yield i, self._design(xs[i], states)
+            yield i, xs[i], states
 
     def shares_design(self, other: EsnClassifier) -> bool:
         """Whether ``other`` computes the same design matrices (same reservoir and scaling)."""
@@ -204,7 +215,22 @@ class EsnClassifier:
 
     def proba_from_design(self, design: np.ndarray) -> np.ndarray:
         """Class probabilities ``(T, n_classes)`` from a design matrix of :meth:`iter_designs`."""
-        return scores_to_proba(design @ self.Wout_)
+        d = len(self.mean_) if self.readout.include_input else 0
+        return self.proba_from_states(design[:, 1 : 1 + d], design[:, 1 + d :])
+
+    def proba_from_states(self, x_std: np.ndarray, states: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(T, n_classes)`` from the parts of :meth:`iter_states`.
+
+        The readout applied part by part (states, features, bias), in the same order
+        whichever way the parts come, so that both methods give identical numbers.
+        """
+        w = self.Wout_
+        d = len(self.mean_) if self.readout.include_input else 0
+        scores = states @ w[1 + d :]
+        if d:
+            scores += x_std @ w[1 : 1 + d]
+        scores += w[0]
+        return scores_to_proba(scores)
 
     def predict_proba(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Class probabilities per frame of each sequence, shapes ``(T_i, n_classes)``."""
@@ -260,13 +286,13 @@ def predict_proba_many(
             proba[k] = list(leaf.predict_proba(X))
     first = next(iter(esns.values()), None)
     if first is not None and all(first.shares_design(leaf) for leaf in esns.values()):
-        for i, design in first.iter_designs(X):
+        for i, x_std, states in first.iter_states(X):
             for k, leaf in esns.items():
-                proba[k][i] = leaf.proba_from_design(design)
+                proba[k][i] = leaf.proba_from_states(x_std, states)
     else:
         for k, leaf in esns.items():
-            for i, design in leaf.iter_designs(X):
-                proba[k][i] = leaf.proba_from_design(design)
+            for i, x_std, states in leaf.iter_states(X):
+                proba[k][i] = leaf.proba_from_states(x_std, states)
     out = []
     for est in estimators:
         members = [proba[id(leaf)] for leaf in _leaves(est)]

@@ -34,6 +34,7 @@ from canapy.io_utils import (
     clean_orphan_temps,
     refuse_write_into,
 )
+from canapy.model_choice import DefaultChoice, choose_default_model
 from canapy.models import predict_proba_many
 from canapy.persistence import read_metadata, save_model
 from canapy.streaming import StreamSettings
@@ -245,6 +246,8 @@ class TrainResult:
     seconds: float = 0.0
     granularity: GranularityReport | None = None
     """Syllable- or phrase-level labels, as inferred (or forced by the config)."""
+    default_choice: DefaultChoice | None = None
+    """The model ``annotate`` uses by default, and why."""
 
 
 def _split_validation(paths: Sequence[Path], fraction: float, seed: int) -> tuple[list, list]:
@@ -319,6 +322,11 @@ def _train_into(
         kind: _score(annotators[kind], corpus, val_paths, proba)
         for kind, proba in held_proba.items()
     }
+    choice = choose_default_model(
+        cfg.training.default_model,
+        list(annotators),
+        {k: v.syllable_error_rate for k, v in validation.items()},
+    )
     seconds = time.perf_counter() - start
     fingerprint = corpus_fingerprint(corpus)
     model_hashes = {}
@@ -353,7 +361,8 @@ def _train_into(
     atomic_write_json(
         run_dir / RUN_FILE,
         {
-            "default_model": cfg.training.default_model,
+            "default_model": choice.model,
+            "default_model_choice": choice.to_dict(),
             "models": list(annotators),
             "sample_rate": sample_rate,
             "training_files": [str(p) for p in paths],
@@ -370,7 +379,7 @@ def _train_into(
             run_dir / VALIDATION_FILE, {k: v.to_dict() for k, v in validation.items()}
         )
     return TrainResult(
-        run_dir, annotators, validation, [str(p) for p in val_paths], seconds, granularity
+        run_dir, annotators, validation, [str(p) for p in val_paths], seconds, granularity, choice
     )
 
 

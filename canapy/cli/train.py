@@ -53,7 +53,9 @@ def with_model_kinds(cfg, kinds: str | None):
     if not kinds:
         return cfg
     wanted = [k.strip() for k in kinds.split(",") if k.strip()]
-    default = cfg.training.default_model if cfg.training.default_model in wanted else wanted[0]
+    default = cfg.training.default_model
+    if default not in (*wanted, "auto"):
+        default = wanted[0]
     data = config_to_dict(cfg)
     data["training"].update(models=wanted, default_model=default)
     return config_from_dict(data)
@@ -85,4 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if result.validation:
         print(f"held-out metrics ({len(result.validation_files)} files):")
         print_metrics(result.validation)
+    if result.default_choice is not None:
+        choice = result.default_choice
+        print(f"default model for annotate: {choice.model} ({choice.reason})")
     return 0

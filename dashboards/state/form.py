@@ -76,7 +76,7 @@ class ConfigForm(param.Parameterized):
     reservoir_bidirectional = param.Boolean(default=True)
     readout_ridge = param.Number(default=None, allow_None=True)
     training_models = param.ListSelector(default=list(MODEL_KINDS), objects=list(MODEL_KINDS))
-    training_default_model = param.Selector(default="ensemble", objects=list(MODEL_KINDS))
+    training_default_model = param.Selector(default="auto", objects=["auto", *MODEL_KINDS])
     training_validation_fraction = param.Number(default=None, allow_None=True)
     postprocess_min_duration_ms = param.Number(default=None, allow_None=True)
     postprocess_granularity = param.Selector(default="auto", objects=list(GRANULARITIES))

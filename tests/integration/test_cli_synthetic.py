@@ -14,6 +14,7 @@ import pytest
 from canapy.cli import main
 from canapy.corpus import load_corpus
 from canapy.metrics.sequences import segment_error_counts
+from canapy.model_choice import choose_default_model
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,11 @@ def test_train_writes_models_metadata_and_held_out_metrics(trained):
     assert details["ensemble"]["confusion_counts"]["labels"][0] == "SIL"
     per_file = {row["audio_path"] for row in details["syntactic"]["per_file"]}
     assert per_file == set(info["validation_files"])
+    # training.default_model = "auto": chosen on these held-out figures, recorded with why.
+    held_out = {k: v["syllable_error_rate"] for k, v in info["validation"].items()}
+    expected = choose_default_model("auto", info["models"], held_out)
+    assert info["default_model"] == expected.model
+    assert info["default_model_choice"] == expected.to_dict()
 
 
 @pytest.mark.slow

@@ -58,6 +58,7 @@ def test_config_form_reports_core_errors_and_recovers():
     assert "reservoir.units" in form.error and "10..5000" in form.error
     form.reservoir_units = 100
     assert form.config.reservoir.units == 100 and form.error == ""
+    form.training_default_model = "ensemble"
     form.training_models = ["syntactic"]  # the default model (ensemble) is no longer trained
     assert form.config is None and "training.default_model" in form.error
     form.training_default_model = "syntactic"

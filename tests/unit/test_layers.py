@@ -50,6 +50,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.metrics",
         "canapy.confusion",
         "canapy.granularity",
+        "canapy.model_choice",
         "canapy.context_model",
         "canapy.portable",
         "canapy.spectrum",

@@ -92,13 +92,13 @@ def test_members_sharing_a_reservoir_run_it_once(monkeypatch):
         (pa + pb) / 2 for pa, pb in zip(a.predict_proba(X), b.predict_proba(X), strict=True)
     ]
     runs = []
-    original = EsnClassifier.iter_designs
+    original = EsnClassifier.iter_states
 
     def counting(self, seqs, standardised=False):
         runs.append(len(seqs))
         return original(self, seqs, standardised)
 
-    monkeypatch.setattr(EsnClassifier, "iter_designs", counting)
+    monkeypatch.setattr(EsnClassifier, "iter_states", counting)
     together = EnsembleClassifier([a, b]).predict_proba(X)
     assert runs == [len(X)]
     for t, s in zip(together, separate, strict=True):

@@ -338,7 +338,7 @@ def nonsyntactic_sequences(
     X: Sequence[np.ndarray],
     y: Sequence[np.ndarray],
     n_classes: int,
-    per_class: int,
+    per_class: int | Sequence[int],
     context_frames: int,
     noise_std: float,
     rng: np.random.Generator,
@@ -349,7 +349,8 @@ def nonsyntactic_sequences(
 
     Every run of one class in ``y`` (a syllable, or a silence) is a candidate excerpt,
     taken with ``context_frames`` of its surroundings (those frames keep their own
-    targets). ``per_class`` excerpts are drawn per class with replacement, shuffled, given
+    targets). ``per_class`` excerpts (one count for every class, or one per class) are
+    drawn per class with replacement, shuffled, given
     Gaussian noise and concatenated ``segments_per_sequence`` at a time, so the reservoir
     sees syllables in random order: the readout cannot learn the song's syntax. Runs longer
     than ``max_frames`` (long silences) are cut to a random window of that length.
@@ -374,10 +375,11 @@ def nonsyntactic_sequences(
         stops = np.concatenate([change, [len(lab)]])
         for a, b in zip(starts, stops, strict=True):
             by_class[int(lab[a])].append((i, int(a), int(b)))
+    counts = [per_class] * n_classes if isinstance(per_class, int) else list(per_class)
     picks: list[tuple[int, int, int]] = []
-    for runs in by_class:
-        if runs:
-            idx = rng.integers(0, len(runs), size=per_class)
+    for runs, count in zip(by_class, counts, strict=True):
+        if runs and count > 0:
+            idx = rng.integers(0, len(runs), size=count)
             picks.extend(runs[k] for k in idx)
     picks.sort()  # read each (possibly lazily loaded) file once
     excerpts_x: list[np.ndarray] = []

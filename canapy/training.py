@@ -108,25 +108,47 @@ def _targets(
 
 def _nonsyntactic(
     cfg: Config,
-    classes: Sequence[str],
-    mean: np.ndarray,
-    scale: np.ndarray,
+    non: EsnClassifier,
     standardised: Sequence[np.ndarray],
     targets: Sequence[np.ndarray],
     hop_s: float,
+    per_class: int | Sequence[int],
+    seed_offset: int = 0,
 ) -> EsnClassifier:
-    """The non-syntactic model, trained on shuffled single segments of the given files."""
+    """Add shuffled single segments of the given files to the non-syntactic model's sums."""
     seq_x, seq_y = nonsyntactic_sequences(
         standardised,
         targets,
-        len(classes),
-        cfg.training.segments_per_class,
+        len(non.classes_),
+        per_class,
         round(cfg.training.context_ms / 1000 / hop_s),
         cfg.training.noise_std,
-        np.random.default_rng(cfg.training.seed),
+        np.random.default_rng(
+            cfg.training.seed if seed_offset == 0 else [cfg.training.seed, seed_offset]
+        ),
     )
-    non = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
-    return non.partial_fit(seq_x, seq_y, standardised=True).finalize()
+    return non.partial_fit(seq_x, seq_y, standardised=True)
+
+
+def _held_out_share(
+    targets: Sequence[np.ndarray], n_fit: int, n_classes: int, per_class: int
+) -> list[int]:
+    """Excerpts per class to draw from the held-out files, added after the held-out scoring.
+
+    The final non-syntactic model keeps the fitting files' excerpts and adds the held-out
+    files' share (in proportion to their number), instead of drawing everything again and
+    running the reservoir over it a second time; a class seen only in held-out files gets
+    the full ``per_class``.
+
+    >>> fit_and_held = [np.array([0, 1, 1]), np.array([0, 1]), np.array([0, 2])]
+    >>> _held_out_share(fit_and_held, n_fit=2, n_classes=3, per_class=100)
+    [50, 50, 100]
+    """
+    seen_in_fit = np.zeros(n_classes, bool)
+    for y in targets[:n_fit]:
+        seen_in_fit[np.unique(y)] = True
+    share = round(per_class * (len(targets) - n_fit) / max(1, n_fit))
+    return [share if seen else per_class for seen in seen_in_fit]
 
 
 def _scaling_on_workers(
@@ -252,6 +274,8 @@ def fit_with_held_out(
     need_logreg = "logreg" in wanted
     n_fit = len(fit_paths)
     syn = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
+    non = EsnClassifier(cfg.reservoir, cfg.readout).begin(classes, mean, scale)
+    per_class = cfg.training.segments_per_class
 
     def accumulate(start: int, stop: int, lo: float, hi: float) -> None:
         if submit is not None:
@@ -278,9 +302,10 @@ def fit_with_held_out(
             held["syntactic"] = syn.solved_copy()
         if need_non:
             report(0.6, "held-out measurement: non-syntactic model")
-            held["nonsyntactic"] = _nonsyntactic(
-                cfg, classes, mean, scale, standardised[:n_fit], targets[:n_fit], hop_s
+            _nonsyntactic(
+                cfg, non, standardised[:n_fit], targets[:n_fit], hop_s, per_class, seed_offset=0
             )
+            held["nonsyntactic"] = non.solved_copy()
         held_proba = {kind: {} for kind in wanted}
         if held:  # the ESN models share the design: one reservoir run per held-out file
             source = held.get("syntactic") or held["nonsyntactic"]
@@ -309,9 +334,12 @@ def fit_with_held_out(
         fitted["syntactic"] = syn.finalize()
     if need_non:
         report(0.8, "training the non-syntactic model on shuffled single segments")
-        fitted["nonsyntactic"] = _nonsyntactic(
-            cfg, classes, mean, scale, standardised, targets, hop_s
-        )
+        if held_out:  # the held-out files' share, added to the fitting files' excerpts
+            extra = _held_out_share(targets, n_fit, len(classes), per_class)
+            _nonsyntactic(cfg, non, standardised[n_fit:], targets[n_fit:], hop_s, extra, 1)
+        else:
+            _nonsyntactic(cfg, non, standardised, targets, hop_s, per_class, seed_offset=0)
+        fitted["nonsyntactic"] = non.finalize()
     if need_logreg:
         report(0.9, "training the logistic regression over context frames")
         fitted["logreg"] = _logreg(cfg, feats, targets, classes, mean, scale)

@@ -21,9 +21,12 @@ def test_held_out_pass_equals_separate_trainings(tmp_path):
     assert set(proba) == set(final) == {"syntactic", "nonsyntactic", "ensemble"}
     syn, syn_alone = final["syntactic"].estimator, alone["syntactic"].estimator
     np.testing.assert_allclose(syn.Wout_, syn_alone.Wout_, rtol=1e-3, atol=1e-4)
-    np.testing.assert_allclose(
-        final["nonsyntactic"].estimator.Wout_, alone["nonsyntactic"].estimator.Wout_, atol=1e-6
-    )
+    # The final non-syntactic model keeps the excerpts of the held-out measurement's model
+    # (drawn from the fitting files) and adds the held-out files' share (2 files for 4:
+    # half as many excerpts again), instead of drawing as many from every file again.
+    n_final = final["nonsyntactic"].estimator.n_frames_seen_
+    n_redraw = alone["nonsyntactic"].estimator.n_frames_seen_
+    assert n_redraw * 1.3 < n_final < n_redraw * 1.7
     # The held-out probabilities are those of models that never saw the held-out labels:
     # they differ from the final models' on the held-out files, and are valid probabilities.
     feats = alone["syntactic"].extractor()

@@ -30,7 +30,6 @@ _SUMMARY = {
     "onset_f1": "onset F1",
     "offset_f1": "offset F1",
 }
-_FILES = ("heldout", "data", "folder")
 
 
 def f1_bars(f1: pd.DataFrame, colors: Mapping[str, str] | None = None) -> hv.Bars:
@@ -226,6 +225,7 @@ class ComparePanel(pn.viewable.Viewer):
             visible=False,
             sizing_mode="stretch_width",
         )
+        self._auto, self._picked = False, False  # a programmatic choice; the user picked one
         self._files.param.watch(self._on_files, ["value"])
         self._go = button("Compare", "canapy-compare-button", button_type="primary", width=120)
         self._go.on_click(self._on_compare)
@@ -293,12 +293,14 @@ class ComparePanel(pn.viewable.Viewer):
             "another folder": "folder",
         }
         self._files.options = labels
-        if self._files.value not in _FILES or (
-            self._files.value == "heldout" and not self._heldout()
-        ):
-            self._files.value = "heldout" if self._heldout() else "data"
+        held = bool(self._heldout())
+        if self._files.value != "folder" or not self._picked:  # a folder typed stays chosen
+            self._auto = True
+            self._files.value = "heldout" if held else "data"
+            self._auto = False
 
     def _on_files(self, *_: Any) -> None:
+        self._picked = self._picked or not self._auto
         self._folder.visible = self._files.value == "folder"
 
     def _on_compare(self, _: Any) -> None:

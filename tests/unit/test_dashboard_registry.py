@@ -126,6 +126,11 @@ def test_panels_show_the_state(state, small_run):
     assert register._versions.value["promoted"].tolist() == ["yes"]
     assert "bird/panel@1" in compare._sources.options.values()
     assert compare._files.value == "data"  # no active run: no held-out files to offer
+    state.select_run(small_run["run"])
+    state.wait()
+    assert compare._files.value == "heldout"  # the default once a run is active
+    n_heldout = len(read_run(small_run["run"]).validation_files)
+    assert f"held-out files of the active run ({n_heldout})" in compare._files.options
 
 
 def test_f1_bars_group_models_under_labels_in_label_colours():

@@ -19,7 +19,7 @@ import param
 
 from .colors import label_colors
 from .state import AppState, heldout_paths, source_options
-from .widgets import alert, button, card, fit_table, table, typed
+from .widgets import alert, button, card, fit_table, table, table_height, typed
 
 __all__ = ["ComparePanel", "RegisterPanel", "f1_bars"]
 
@@ -229,33 +229,15 @@ class ComparePanel(pn.viewable.Viewer):
         self._files.param.watch(self._on_files, ["value"])
         self._go = button("Compare", "canapy-compare-button", button_type="primary", width=120)
         self._go.on_click(self._on_compare)
-        self._about = pn.pane.Markdown("", css_classes=["canapy-compare-about"], margin=(0, 10))
-        self._summary = table("canapy-compare-summary", height=72)
-        self._f1 = table("canapy-compare-f1", height=72)
-        self._chart = pn.pane.HoloViews(
-            None,
-            linked_axes=False,
-            sizing_mode="stretch_width",
-            css_classes=["canapy-compare-chart"],
-        )
-        self._results = pn.Column(
-            self._about,
-            self._summary,
-            pn.Row(
-                pn.Column("#### Per-class F1 (frames)", self._f1, width=420),
-                self._chart,
-                sizing_mode="stretch_width",
-            ),
-            visible=False,
-            sizing_mode="stretch_width",
-        )
+        self._results = pn.Column(sizing_mode="stretch_width")
         self._panel = card(
             "Compare registered versions",
             pn.pane.Markdown(
                 "Scores every chosen model on the same annotated files, as `canapy models "
                 "compare` does. A run's saved models were retrained on all of its files: "
                 "scored on that run's held-out files they look better than they are. For a "
-                "fair comparison use recordings none of the models was trained on."
+                "fair comparison use recordings none of the models was trained on.",
+                css_classes=["canapy-compare-intro"],
             ),
             self._sources,
             pn.Row(self._files, self._go),
@@ -319,14 +301,34 @@ class ComparePanel(pn.viewable.Viewer):
         state.tasks.run_action(compare)
 
     def _show_result(self, *_: Any) -> None:
+        """New tables each time: a Tabulator first drawn hidden keeps its first height."""
         compared = self.state.registry.compared
-        self._results.visible = compared is not None
         if compared is None:
+            self._results.objects = []
             return
-        self._about.object = f"Scored on {compared.description}."
-        summary = compared.summary()[list(_SUMMARY)].rename(columns=_SUMMARY)
-        fit_table(self._summary, summary.round(4), 8)
+        summary = compared.summary()[list(_SUMMARY)].rename(columns=_SUMMARY).round(4)
         per_class = compared.per_class()
-        fit_table(self._f1, per_class.round(3), 14)
-        f1 = per_class.set_index("label")
-        self._chart.object = f1_bars(f1, self.state.label_colors) if len(f1) else None
+        f1, f1_shown = per_class.set_index("label"), per_class.round(3)
+        chart = pn.pane.HoloViews(
+            f1_bars(f1, self.state.label_colors) if len(f1) else None,
+            linked_axes=False,
+            sizing_mode="stretch_width",
+            css_classes=["canapy-compare-chart"],
+        )
+        self._results.objects = [
+            pn.pane.Markdown(
+                f"Scored on {compared.description}.",
+                css_classes=["canapy-compare-about"],
+                margin=(0, 10),
+            ),
+            table("canapy-compare-summary", summary, height=table_height(summary, 8)),
+            pn.Row(
+                pn.Column(
+                    "#### Per-class F1 (frames)",
+                    table("canapy-compare-f1", f1_shown, height=table_height(f1_shown, 14)),
+                    width=420,
+                ),
+                chart,
+                sizing_mode="stretch_width",
+            ),
+        ]

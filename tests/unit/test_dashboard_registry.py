@@ -131,6 +131,13 @@ def test_panels_show_the_state(state, small_run):
     assert compare._files.value == "heldout"  # the default once a run is active
     n_heldout = len(read_run(small_run["run"]).validation_files)
     assert f"held-out files of the active run ({n_heldout})" in compare._files.options
+    compare._sources.value = ["bird/panel@1", str(small_run["run"])]
+    compare._go.clicks += 1
+    state.wait()
+    about, summary = compare._results.objects[:2]
+    assert f"{n_heldout} annotated file(s)" in about.object
+    assert summary.value["model"].tolist() == ["bird/panel@1", f"{small_run['run'].name}/syntactic"]
+    assert summary.height == 42 + 30 * 2  # fitted to its two rows
 
 
 def test_f1_bars_group_models_under_labels_in_label_colours():

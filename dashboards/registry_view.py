@@ -17,6 +17,8 @@ import pandas as pd
 import panel as pn
 import param
 
+from canapy.exceptions import CanapyError
+
 from .colors import label_colors
 from .state import AppState, heldout_paths, source_options
 from .widgets import alert, button, card, fit_table, table, table_height, typed
@@ -263,7 +265,7 @@ class ComparePanel(pn.viewable.Viewer):
     def _heldout(self) -> tuple[Path, ...]:
         try:
             return heldout_paths(self.state.active_run, self.state.corpus)
-        except Exception:  # a damaged run folder: offer the other choices
+        except CanapyError:  # a damaged run folder: offer the other choices
             return ()
 
     def _show_files(self, *_: Any) -> None:

@@ -1,11 +1,12 @@
-"""Background jobs with progress and cancellation, run on a bounded pool of threads.
+"""Background jobs with progress and cancellation; annotation on a bounded process pool.
 
-The service runs every annotation (a request's or a job's) on one
-:class:`~concurrent.futures.ThreadPoolExecutor` of ``max_workers`` threads, so the number
-of recordings in memory at once is bounded and the event loop stays free to answer
-``/health``. A job's function receives a ``progress(fraction, message)`` callback; calling
-it after :meth:`JobManager.cancel` raises :class:`JobCancelledError`, which is how a job stops
-between two files.
+The service runs every annotation (a request's or a job's) on one pool of ``max_workers``
+worker processes, so the number of recordings in memory at once is bounded and the event
+loop stays free to answer ``/health``. The workers run at a lower CPU priority
+(``worker_nice``): on a machine with as many busy cores as workers, the server process
+still gets the CPU at once when a request arrives. A job's function receives a
+``progress(fraction, message)`` callback; calling it after :meth:`JobManager.cancel`
+raises :class:`JobCancelledError`, which is how a job stops between two files.
 
 Examples
 --------
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -37,16 +39,29 @@ from typing import Any
 
 from canapy.exceptions import CanapyError
 
-__all__ = ["Job", "JobCancelledError", "JobManager"]
+__all__ = ["WORKER_NICE", "Job", "JobCancelledError", "JobManager", "lower_priority"]
 
 logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, str], None]
 _MAX_FINISHED = 200
+WORKER_NICE = 10
+"""How much lower the annotation workers' CPU priority is than the server's (``os.nice``)."""
 
 
 class JobCancelledError(CanapyError):
     """Raised inside a job's progress callback once the job was cancelled."""
+
+
+def lower_priority(increment: int) -> None:
+    """Initializer of an annotation worker: lower this process' CPU priority.
+
+    Unix niceness only ever goes up without privileges (19 at most); where it is not
+    supported the worker keeps the server's priority.
+    """
+    if increment > 0:
+        with contextlib.suppress(OSError, AttributeError):
+            os.nice(increment)
 
 
 def _now() -> str:
@@ -100,12 +115,19 @@ class JobManager:
         Threads orchestrating jobs (default ``max_workers + 2``).
     processes : bool
         Annotate in worker processes (default); False runs :meth:`annotate` on threads.
+    worker_nice : int
+        Niceness added to the worker processes (:data:`WORKER_NICE`; 0 keeps the server's).
     """
 
     def __init__(
-        self, max_workers: int = 2, job_threads: int | None = None, processes: bool = True
+        self,
+        max_workers: int = 2,
+        job_threads: int | None = None,
+        processes: bool = True,
+        worker_nice: int = WORKER_NICE,
     ) -> None:
         self.max_workers = max_workers
+        self.worker_nice = worker_nice
         self.job_threads = job_threads or max_workers + 2
         self.executor = ThreadPoolExecutor(self.job_threads, thread_name_prefix="canapy-job")
         self.processes = processes
@@ -123,7 +145,12 @@ class JobManager:
             if self._pool is None:
                 if self.processes:
                     context = multiprocessing.get_context("spawn")  # no fork of a threaded server
-                    self._pool = ProcessPoolExecutor(self.max_workers, mp_context=context)
+                    self._pool = ProcessPoolExecutor(
+                        self.max_workers,
+                        mp_context=context,
+                        initializer=lower_priority,
+                        initargs=(self.worker_nice,),
+                    )
                 else:
                     self._pool = ThreadPoolExecutor(self.max_workers, "canapy-annotate")
             pool = self._pool

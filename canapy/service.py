@@ -98,7 +98,9 @@ def _job_output(content: bytes, media: str) -> dict[str, str]:
 def create_app(settings: ServiceSettings) -> FastAPI:
     """The FastAPI application of ``canapy serve`` for ``settings``."""
     provider = ModelProvider(settings)
-    jobs = JobManager(settings.workers, processes=settings.processes)
+    jobs = JobManager(
+        settings.workers, processes=settings.processes, worker_nice=settings.worker_nice
+    )
     app = FastAPI(
         title="Canapy annotation service",
         version=canapy.__version__,
@@ -132,14 +134,19 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     auth = [Depends(authorised)]
 
-    async def annotation(folder: Path, audio: Path, fmt: str) -> tuple[bytes, str]:
-        """One file, on the bounded pool of worker processes (at most ``workers`` at once)."""
-        future = jobs.annotate(annotate_file_task, folder, audio, fmt, settings.cache_dir)
-        return await asyncio.wrap_future(future)
-
     async def off_loop(fn: Callable[[], Any]) -> Any:
         """Light blocking work (reading cards, loading a model, saving an upload)."""
         return await asyncio.to_thread(fn)
+
+    async def annotation(folder: Path, audio: Path, fmt: str) -> tuple[bytes, str]:
+        """One file, on the bounded pool of worker processes (at most ``workers`` at once).
+
+        Even the submission happens off the loop: the pool starts a worker process on
+        demand inside ``submit``, which must not delay ``/health``.
+        """
+        args = (annotate_file_task, folder, audio, fmt, settings.cache_dir)
+        future = await off_loop(lambda: jobs.annotate(*args))
+        return await asyncio.wrap_future(future)
 
     @app.middleware("http")
     async def refuse_oversized(request: Request, call_next: Callable) -> Response:

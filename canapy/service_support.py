@@ -25,6 +25,7 @@ from canapy.audio import audio_info
 from canapy.corpus import writable_formats, write_annotation
 from canapy.exceptions import CanapyError, ModelError, RegistryError
 from canapy.interface import SongAnnotator, check_annotator
+from canapy.jobs import WORKER_NICE
 from canapy.model_ops import resolve_source
 from canapy.persistence import load_model, read_metadata, verify_model
 from canapy.registry import Registry
@@ -78,6 +79,9 @@ class ServiceSettings:
         Bearer token required on every endpoint but ``/health`` (None: no auth).
     cache_dir : Path or None
         Feature cache.
+    worker_nice : int
+        Niceness added to the annotation worker processes, so the server process gets the
+        CPU first (:data:`canapy.jobs.WORKER_NICE`; 0 keeps the server's priority).
     """
 
     registry: Path | None = None
@@ -88,6 +92,7 @@ class ServiceSettings:
     processes: bool = True
     token: str | None = None
     cache_dir: Path | None = None
+    worker_nice: int = WORKER_NICE
 
 
 def check_data_path(path: str | Path, roots: Sequence[Path]) -> Path:

@@ -78,6 +78,9 @@ class CanapyApp(pn.viewable.Viewer):
         Annotation format of ``data_dir``.
     cache_dir : str or Path, optional
         Feature cache (default ``$CANAPY_CACHE_DIR`` or ``~/.cache/canapy/features``).
+    registry_dir : str or Path, optional
+        Model registry of the Train/Evaluate tabs (default as ``canapy models``:
+        ``$CANAPY_REGISTRY`` or ``~/.local/share/canapy/registry``).
     state : AppState, optional
         Use this state instead of making one.
     tabs : list of (title, component class), optional
@@ -99,6 +102,7 @@ class CanapyApp(pn.viewable.Viewer):
         run_root: str | Path | None = None,
         annot_format: str = "marron1csv",
         cache_dir: str | Path | None = None,
+        registry_dir: str | Path | None = None,
         state: AppState | None = None,
         tabs: Sequence[tuple[str, Callable[..., pn.viewable.Viewer]]] | None = None,
         **params: Any,
@@ -110,6 +114,7 @@ class CanapyApp(pn.viewable.Viewer):
             annot_format=annot_format,
             cache_dir=cache_dir,
             dispatch=session_dispatch(),
+            registry_dir=registry_dir,
         )
         if self.state.corpus is None and self.state.data_dir is not None:
             self.state.load_corpus()
@@ -172,13 +177,14 @@ def create_app(
     run_root: str | Path | None = None,
     annot_format: str = "marron1csv",
     cache_dir: str | Path | None = None,
+    registry_dir: str | Path | None = None,
 ) -> CanapyApp:
     """Build a :class:`CanapyApp` for the current session (the server calls this per tab).
 
     Loads Panel's extensions and closes the state's threads when the session ends.
     """
     pn.extension("tabulator")
-    app = CanapyApp(data_dir, run_root, annot_format, cache_dir)
+    app = CanapyApp(data_dir, run_root, annot_format, cache_dir, registry_dir)
     doc = pn.state.curdoc
     if doc is not None and doc.session_context is not None:
         doc.on_session_destroyed(lambda _ctx: app.state.close())

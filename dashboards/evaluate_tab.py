@@ -13,6 +13,7 @@ import param
 from canapy.annotator import MODEL_KINDS
 
 from .plots import confusion_heatmap
+from .registry_view import ComparePanel
 from .state import METRIC_COLUMNS, AppState, metrics_frame
 from .syntax_view import SyntaxPanel
 from .viewer import SpectrogramViewer
@@ -102,7 +103,11 @@ class EvaluateTab(pn.viewable.Viewer):
             visible=False,
         )
         self._panel = pn.Column(
-            self._empty, self._body, sizing_mode="stretch_width", css_classes=["canapy-eval-tab"]
+            self._empty,
+            self._body,
+            ComparePanel(state=state),
+            sizing_mode="stretch_width",
+            css_classes=["canapy-eval-tab"],
         )
         state.param.watch(self._show_run, ["evaluation", "active_run", "evaluation_label"])
         state.param.watch(self._show_model, ["eval_model"])

@@ -74,9 +74,12 @@ def serve(
     show: bool = True,
     origins: list[str] | None = None,
     token: str | None = None,
+    registry_dir: Path | None = None,
 ) -> None:
     """Serve the app at ``http://ADDRESS:PORT/`` until Ctrl-C (or SIGTERM).
 
+    ``registry_dir`` is the model registry of the Train/Evaluate tabs (default:
+    :func:`canapy.registry.default_registry_dir`, as ``canapy models``).
     ``origins`` are the ``host[:port]`` pages allowed to open the WebSocket (default:
     this machine's loopback names); with ``token``, every page and WebSocket request must
     carry it (:func:`canapy.dashboards.access.token_auth_provider`).
@@ -93,7 +96,7 @@ def serve(
     sessions: weakref.WeakSet = weakref.WeakSet()
 
     def factory() -> Any:  # a plain function: Panel calls it once per browser session
-        app = create_app(data_dir, run_root, annot_format)
+        app = create_app(data_dir, run_root, annot_format, registry_dir=registry_dir)
         sessions.add(app)
         return app
 
@@ -152,6 +155,11 @@ def _open_browser(url: str) -> None:
         webbrowser.open_new_tab(url)
 
 
+def _registry_dir(args: argparse.Namespace) -> Path | None:
+    """``--registry`` as an absolute path (None: the default registry)."""
+    return Path(args.registry).absolute() if getattr(args, "registry", None) else None
+
+
 def serve_from_args(args: argparse.Namespace) -> int:
     """Entry point of ``canapy dash`` (see ``canapy dash --help``); returns the exit code."""
     if not is_loopback(args.address):
@@ -185,6 +193,9 @@ def serve_from_args(args: argparse.Namespace) -> int:
             not args.no_browser,
             origins=list(args.origin) if getattr(args, "origin", None) else None,
             token=token,
+            registry_dir=Path(args.registry).absolute()
+            if getattr(args, "registry", None)
+            else None,
         )
     finally:
         if temporary is not None:

@@ -10,6 +10,7 @@ import param
 
 from .granularity_view import GranularityPanel
 from .plots import label_bars
+from .registry_view import RegisterPanel
 from .state import CONFIG_FIELDS, RUN_COLUMNS, AppState, ConfigForm
 from .widgets import button, card, table
 
@@ -153,6 +154,7 @@ class TrainTab(pn.viewable.Viewer):
                 "Scores are the default model's, on held-out files."
             ),
             self._runs,
+            RegisterPanel(state=state),
             sizing_mode="stretch_width",
             css_classes=["canapy-train-tab"],
         )

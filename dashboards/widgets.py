@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
-__all__ = ["alert", "button", "card", "fit_table", "table", "typed"]
+__all__ = ["alert", "button", "card", "fit_table", "table", "table_height", "typed"]
 
 
 def table(css: str, value: pd.DataFrame | None = None, **kw: Any) -> pn.widgets.Tabulator:
@@ -27,10 +27,15 @@ def table(css: str, value: pd.DataFrame | None = None, **kw: Any) -> pn.widgets.
     )
 
 
+def table_height(df: pd.DataFrame, max_rows: int = 10) -> int:
+    """Pixel height of a table showing ``df``'s rows, at most ``max_rows`` of them."""
+    return 42 + 30 * max(1, min(len(df), max_rows))
+
+
 def fit_table(widget: pn.widgets.Tabulator, df: pd.DataFrame, max_rows: int = 10) -> None:
     """Set a table's data and fit its height to at most ``max_rows`` rows."""
     widget.value = df
-    widget.height = 42 + 30 * max(1, min(len(df), max_rows))
+    widget.height = table_height(df, max_rows)
 
 
 def button(name: str, css: str, **kw: Any) -> pn.widgets.Button:

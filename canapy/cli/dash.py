@@ -37,6 +37,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="access token every page and WebSocket request must carry (?token=...); "
         "default with --allow-remote: a random one, printed at start",
     )
+    p.add_argument(
+        "--registry",
+        metavar="DIR",
+        help="model registry the Train tab registers into and the Evaluate tab compares "
+        "from (default: $CANAPY_REGISTRY or ~/.local/share/canapy/registry)",
+    )
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     p.add_argument(
         "--example",

@@ -10,12 +10,22 @@
   table, the points selected on it.
 - :class:`~.syntax.SyntaxState` (``state.syntax``): song syntax of the hand labels, the
   model's output and any opened annotation set.
+- :class:`~.registry.RegistryState` (``state.registry``): the model registry's versions,
+  registering and promoting, comparing versions on the same files.
 """
 
 from canapy.runs import OPTIMISTIC, RUN_COLUMNS, new_run_dir, runs_table
 
 from .correction import CLASS_OPERATIONS, TRASH_LABEL, CorrectionState, StoredTable
 from .form import CONFIG_FIELDS, ConfigForm
+from .registry import (
+    REGISTRY_COLUMNS,
+    ComparedScores,
+    RegistryState,
+    heldout_paths,
+    name_problem,
+    source_options,
+)
 from .review import ReviewState
 from .session import AppState, LoadedCorpus
 from .syllable_map import COLOR_BY, MAP_COLUMNS, MapState, map_view
@@ -37,28 +47,34 @@ __all__ = [
     "MAP_COLUMNS",
     "METRIC_COLUMNS",
     "OPTIMISTIC",
+    "REGISTRY_COLUMNS",
     "RUN_COLUMNS",
     "SUSPECT_SHOWN",
     "TRASH_LABEL",
     "WORKING_SET",
     "AppState",
     "Cancelled",
+    "ComparedScores",
     "ConfigForm",
     "CorrectionState",
     "Dispatch",
     "LoadedCorpus",
     "MapState",
+    "RegistryState",
     "ReviewState",
     "StoredTable",
     "SyntaxState",
     "TaskRunner",
     "compare_summaries",
     "describe_error",
+    "heldout_paths",
     "map_view",
     "metrics_frame",
+    "name_problem",
     "new_run_dir",
     "predictions_table",
     "rank_by_confidence",
     "runs_table",
+    "source_options",
     "suspect_status",
 ]

@@ -23,10 +23,12 @@ import param
 
 from canapy.audio import audio_info
 from canapy.exceptions import CanapyError, ModelError
+from canapy.progress import scaled
 from canapy.runs import RUN_COLUMNS, heldout_description, new_run_dir, runs_table
 
 from .correction import TRASH_LABEL, CorrectionState, StoredTable, read_store
 from .form import ConfigForm
+from .registry import RegistryState
 from .review import ReviewState
 from .syllable_map import MapState
 from .syntax import SyntaxState
@@ -70,10 +72,6 @@ def _load(folder: str, annot_format: str, progress: Progress) -> LoadedCorpus:
     return LoadedCorpus(corpus, "", tuple(warnings), total, stored)
 
 
-def _scaled(progress: Progress, lo: float, hi: float) -> Progress:
-    return lambda f, msg: progress(lo + (hi - lo) * min(1.0, max(0.0, f)), msg)
-
-
 class AppState(param.Parameterized):
     """Everything one session works on; no widgets, so it is unit-testable.
 
@@ -90,6 +88,8 @@ class AppState(param.Parameterized):
     dispatch : callable, optional
         ``dispatch(fn)`` runs ``fn()`` where state may be changed (the session's event
         loop); default: at once, in the calling thread.
+    registry_dir : str or Path, optional
+        Model registry (:attr:`registry`); default as ``canapy models``.
 
     Examples
     --------
@@ -110,6 +110,7 @@ class AppState(param.Parameterized):
     review = param.ClassSelector(class_=ReviewState, doc="Suspects and unlabelled files.")
     syllable_map = param.ClassSelector(class_=MapState, doc="The map of the working table.")
     syntax = param.ClassSelector(class_=SyntaxState, doc="Song syntax of annotation sets.")
+    registry = param.ClassSelector(class_=RegistryState, doc="Registered model versions.")
 
     corpus = param.Parameter(default=None, doc="The loaded canapy.corpus.Corpus.")
     corpus_error = param.String(default="")
@@ -141,6 +142,7 @@ class AppState(param.Parameterized):
         annot_format: str = "marron1csv",
         cache_dir: str | Path | None = None,
         dispatch: Dispatch | None = None,
+        registry_dir: str | Path | None = None,
         **params: Any,
     ) -> None:
         from canapy.workflow import default_cache_dir
@@ -159,6 +161,7 @@ class AppState(param.Parameterized):
             review=ReviewState(tasks=tasks, form=form, correction=correction),
             syllable_map=MapState(tasks=tasks, correction=correction),
             syntax=SyntaxState(tasks=tasks, correction=correction),
+            registry=RegistryState(registry_dir, tasks),
             **params,
         )
         self._trained: dict[str, Any] = {}  # run_dir -> RunEvaluation of runs trained here
@@ -254,7 +257,7 @@ class AppState(param.Parameterized):
         run_dir = new_run_dir(self.run_root)
 
         def job(progress: Progress) -> tuple:
-            result = train(corpus, cfg, run_dir, cache, _scaled(progress, 0.0, 0.9))
+            result = train(corpus, cfg, run_dir, cache, scaled(progress, 0.0, 0.9))
             if result.validation:
                 files = tuple(result.validation_files)
                 found = RunEvaluation(
@@ -268,7 +271,7 @@ class AppState(param.Parameterized):
                 return result, found
             paths = list(corpus.annotated)  # nothing held out: score the training files
             results = evaluate_annotators(
-                result.annotators, corpus, paths, cache, _scaled(progress, 0.9, 1.0)
+                result.annotators, corpus, paths, cache, scaled(progress, 0.9, 1.0)
             )
             found = RunEvaluation(
                 result.run_dir,

@@ -50,6 +50,8 @@ class DashServer:
     runs: Path
     proc: subprocess.Popen
     log: Path
+    registry: Path
+    """The server's own model registry (``--registry``), empty at start."""
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -63,13 +65,14 @@ def _free_port() -> int:
 
 @pytest.fixture
 def dash_server(tmp_path_factory) -> DashServer:
-    """``python -m canapy dash --example --no-browser --port P --output RUNS``, one per test."""
+    """``python -m canapy dash --example --no-browser --port P --output RUNS --registry REG``,
+    one per test."""
     tmp = tmp_path_factory.mktemp("dash")
     port = _free_port()
     env = {**os.environ, "CANAPY_CACHE_DIR": str(tmp / "cache"), "PYTHONUNBUFFERED": "1"}
     log = tmp / "server.log"
     cmd = [sys.executable, "-m", "canapy", "dash", "--example", "--no-browser"]
-    cmd += ["--port", str(port), "--output", str(tmp / "runs")]
+    cmd += ["--port", str(port), "--output", str(tmp / "runs"), "--registry", str(tmp / "registry")]
     started = time.monotonic()
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -102,7 +105,7 @@ def dash_server(tmp_path_factory) -> DashServer:
                 give_up(f"answered GET / with HTTP {response.status}")
     except OSError as exc:
         give_up(f"did not answer GET / ({exc})")
-    server = DashServer(url, started, time.monotonic(), tmp / "runs", proc, log)
+    server = DashServer(url, started, time.monotonic(), tmp / "runs", proc, log, tmp / "registry")
     yield server
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
 import pytest
 from fastapi.testclient import TestClient
 
+from canapy.jobs import WORKER_NICE, JobManager
 from canapy.model_ops import load_source, register_run
 from canapy.registry import Registry
 from canapy.service import create_app
@@ -51,6 +53,14 @@ def _upload(path):
 def test_health(client):
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["workers"] == 2
+
+
+def test_annotation_workers_run_at_a_lower_priority():
+    jobs = JobManager(max_workers=1)
+    try:
+        assert jobs.annotate(os.nice, 0).result(timeout=300) == min(19, os.nice(0) + WORKER_NICE)
+    finally:
+        jobs.shutdown()
 
 
 def test_models_list_and_card(client):

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import param
 
+from canapy.analysis.mapping import MAPS_SUBDIR
 from canapy.audio import audio_info
 from canapy.exceptions import CanapyError, ModelError
 from canapy.runs import RUN_COLUMNS, heldout_description, new_run_dir, runs_table
@@ -157,7 +158,11 @@ class AppState(param.Parameterized):
             form=form,
             correction=correction,
             review=ReviewState(tasks=tasks, form=form, correction=correction),
-            syllable_map=MapState(tasks=tasks, correction=correction),
+            syllable_map=MapState(
+                tasks=tasks,
+                correction=correction,
+                maps_dir=None if run_root is None else str(Path(run_root) / MAPS_SUBDIR),
+            ),
             syntax=SyntaxState(tasks=tasks, correction=correction),
             **params,
         )

@@ -47,9 +47,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from run_metadata import collect_metadata, write_results
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("canary", "map", "scale", "plot", "review")
 
 
@@ -177,7 +177,11 @@ def scale_child(data: Path, cache: Path, n: int, points_out: Path | None = None)
     t = _clock()
     smap.transform(X[:1000])
     stages["transform 1000"] = _since(t) | {"peak_rss_mb": _peak_mb()}
+    fit = [smap.fit_seconds_["umap"], smap.fit_seconds_["hdbscan"]]
     out.update(
+        fit={k: round(sum(f[k] for f in fit), 2) for k in ("wall_s", "cpu_s")},
+        evidence=stages["knn + outlier evidence"],
+        transform_1000=stages["transform 1000"],
         dim=int(X.shape[1]),
         patch_mb=round(X.nbytes / 2**20, 1),
         min_cluster_size=smap.min_cluster_size_,
@@ -367,15 +371,10 @@ def review_with_map(data: Path, corpus, vectors: dict, cache: Path, folds: int) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run every part, print the figures, write JSON through ``run_metadata.write_results``."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from run_metadata import collect_metadata, write_results
-
+    """Run every part, print the figures, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument(
-        "--json", type=Path, help="result file (default: results/analysis-<date>.json)"
-    )
+    parser.add_argument("--json", type=Path, help="default: results/analysis-<date>.json")
     parser.add_argument("--cache-dir", type=Path, help="feature cache (default: temporary)")
     parser.add_argument(
         "--parts",
@@ -400,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data folder {args.data} not found", file=sys.stderr)
         return 2
     meta = collect_metadata()
-    res: dict = {"machine": "shared 2-core machine, busy with other jobs: compare CPU times"}
+    res: dict = {"parts": args.parts}
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache_dir or Path(tmp)
         if "canary" in args.parts:
@@ -422,16 +421,15 @@ def main(argv: list[str] | None = None) -> int:
         if {"scale", "plot"} & set(args.parts):
             print("map at scale (jittered real Bird0 segments)...", file=sys.stderr, flush=True)
             plot_dir = Path(tmp) if "plot" in args.parts else None
-            res["map_scale"] = scale(args.data, cache, args.sizes, plot_dir)
+            res["map_scale_synthetic"] = scale(args.data, cache, args.sizes, plot_dir)
             if plot_dir is not None:
                 n = max(args.sizes)
                 res["map_plot"] = plot_timing(plot_dir / f"points-{n}.npz")
         if "review" in args.parts:
             print("review with map evidence...", file=sys.stderr, flush=True)
             res["review_with_map"] = review_with_map(args.data, corpus, vectors, cache, args.folds)
-    path = write_results("analysis", res, args.json, meta)
     print(json.dumps(res, indent=2, default=str))
-    print(f"written to {path}", file=sys.stderr)
+    print(f"written {write_results('analysis', res, args.json, meta)}")
     return 0
 
 

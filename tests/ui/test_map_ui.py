@@ -1,8 +1,9 @@
 """The Re-annotate tab's syllable map, driven in headless Chromium.
 
-Its own ``canapy dash --example`` server (see ``conftest.py``): compute the map, draw a
-lasso around part of it, relabel the selected points in one edit, check the working table
-changed (the edit counter and the labels of the selection), undo, check it is back.
+Its own ``canapy dash --example`` server (see ``conftest.py``): compute the map, hover
+over it until a point's spectrogram shows beside it, draw a lasso around part of it,
+relabel the selected points in one edit, check the working table changed (the edit counter
+and the labels of the selection), undo, check it is back.
 """
 
 from __future__ import annotations
@@ -40,8 +41,17 @@ def test_lasso_relabel_on_the_map_and_undo(dash_server, browser, screenshots):
     canvas.scroll_into_view_if_needed()
     expect(canvas).to_be_visible()
 
-    # A lasso around the whole plot area: every point selected.
+    # Hover: sweep the plot; the last point under the mouse shows its spectrogram beside.
     box = canvas.bounding_box()
+    for row in range(12):
+        for col in range(12):
+            fx, fy = 0.03 + 0.06 * col, 0.12 + 0.07 * row
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+    thumb = page.locator(".canapy-map-hover img").first
+    expect(thumb).to_have_attribute("src", re.compile(r"^data:image/png;base64,"), timeout=60_000)
+    page.screenshot(path=screenshots / "map-hover.png")
+
+    # A lasso around the whole plot area: every point selected.
     corners = [(0.01, 0.08), (0.78, 0.08), (0.78, 0.99), (0.01, 0.99), (0.01, 0.08)]
     page.mouse.move(box["x"] + box["width"] * 0.01, box["y"] + box["height"] * 0.08)
     page.mouse.down()

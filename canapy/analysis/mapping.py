@@ -31,6 +31,7 @@ from canapy.io_utils import atomic_directory, atomic_write_text
 __all__ = [
     "MAPS_SUBDIR",
     "MAP_POINT_COLUMNS",
+    "MIN_KEPT_SHARE",
     "POINTS_FILE",
     "MappedSegments",
     "load_mapped",
@@ -38,6 +39,7 @@ __all__ = [
     "map_segments",
     "place_segments",
     "points_table",
+    "remap_segments",
     "resolve_representation",
     "save_mapped",
     "save_points",
@@ -51,6 +53,9 @@ POINTS_FILE = "points.csv"
 MAPS_SUBDIR = ".maps"
 """Saved maps of a run root (``RUN_ROOT/.maps/<map_key>``); hidden, so that the run and
 model listings do not take a map for a model."""
+MIN_KEPT_SHARE = 0.5
+""":func:`remap_segments` fits a new map when fewer segments than this share are unchanged
+(another corpus, or most of it re-segmented): the old map would not describe them."""
 EDGE_TOLERANCE_S = 1e-6
 """Edges closer than this (CSV round trips) count as unchanged."""
 
@@ -300,6 +305,46 @@ def place_segments(
     extra = {"reused_map": "previous round", "n_kept": int(keep.sum())}
     extra["n_placed"] = int((~keep).sum())
     return _mapped(segments, points, clusters, smap, rep, k, extra)
+
+
+def remap_segments(
+    segments: pd.DataFrame,
+    prior: tuple[SyllableMap, pd.DataFrame] | None,
+    *,
+    annotator: Annotator | None = None,
+    representation: str = "auto",
+    map_params: dict[str, Any] | None = None,
+    k: int = 10,
+    cache_dir: Path | None = None,
+    progress: Any = None,
+) -> MappedSegments:
+    """A correction round's map: placed into ``prior`` when it still fits, else fitted anew.
+
+    ``prior`` is the earlier round's map and :func:`points_table`; it is used when at
+    least :data:`MIN_KEPT_SHARE` of ``segments`` are unchanged since
+    (:func:`place_segments`), else (or without ``prior``) a new map is fitted
+    (:func:`map_segments`). ``info["n_kept"]`` is present only when the map was reused.
+    """
+    if prior is not None and unchanged_segments(segments, prior[1]).mean() >= MIN_KEPT_SHARE:
+        return place_segments(
+            segments,
+            prior[0],
+            prior[1],
+            annotator=annotator,
+            representation=representation,
+            k=k,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
+    return map_segments(
+        segments,
+        annotator=annotator,
+        representation=representation,
+        map_params=map_params,
+        k=k,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
 
 
 def save_mapped(

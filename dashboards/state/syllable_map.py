@@ -160,7 +160,12 @@ class MapState(param.Parameterized):
         reservoir maps.
         """
         from canapy.analysis.embedding import logmel_extractor
-        from canapy.analysis.mapping import map_key, resolve_representation
+        from canapy.analysis.mapping import (
+            map_key,
+            points_table,
+            remap_segments,
+            resolve_representation,
+        )
 
         table = self.correction.history.current
         table = table[~table["label"].astype(str).isin(self.ignore)].reset_index(drop=True)
@@ -176,10 +181,17 @@ class MapState(param.Parameterized):
             prior = fitted[1:] if fitted else None
             if prior is None and not refit and folder is not None:
                 prior = _load_saved(folder, key, params)
-            mapped, points = _map_or_place(
-                table, prior, annotator, rep, params, cache_dir, progress
+            mapped = remap_segments(
+                table,
+                prior,
+                annotator=annotator,
+                representation=rep,
+                map_params=params,
+                cache_dir=cache_dir,
+                progress=progress,
             )
-            note = _save(folder, key, rep, mapped, points, prior is None)
+            points = points_table(table, mapped)
+            note = _save(folder, key, rep, mapped, points, "n_kept" not in mapped.info)
             return table["segment_id"].to_numpy(), mapped, points, note
 
         def apply(result: tuple) -> None:
@@ -297,41 +309,6 @@ def _load_saved(folder: Path, key: str, params: dict[str, Any]) -> tuple[Any, pd
     ):
         return None
     return smap, points
-
-
-def _map_or_place(
-    table: pd.DataFrame,
-    prior: tuple[Any, pd.DataFrame] | None,
-    annotator: Any,
-    rep: str,
-    params: dict[str, Any],
-    cache_dir: Path | None,
-    progress: Callable[[float, str], None],
-) -> tuple[Any, pd.DataFrame]:
-    """Place ``table`` into the ``prior`` map (kept points stay), or fit a new map."""
-    from canapy.analysis.mapping import map_segments, place_segments, points_table
-
-    if prior is not None:
-        smap, previous = prior
-        mapped = place_segments(
-            table,
-            smap,
-            previous,
-            annotator=annotator,
-            representation=rep,
-            cache_dir=cache_dir,
-            progress=progress,
-        )
-    else:
-        mapped = map_segments(
-            table,
-            annotator=annotator,
-            representation=rep,
-            map_params=params,
-            cache_dir=cache_dir,
-            progress=progress,
-        )
-    return mapped, points_table(table, mapped)
 
 
 def _save(

@@ -22,6 +22,7 @@ from canapy.analysis.mapping import (
     MappedSegments,
     load_mapped,
     points_table,
+    remap_segments,
     save_mapped,
     unchanged_segments,
 )
@@ -196,3 +197,17 @@ def test_segment_thumbnail_of_a_real_segment(corpus, tmp_path):
     extractor = logmel_extractor(cache_dir=tmp_path)
     uri = segment_thumbnail(corpus.segments.iloc[0], extractor)
     assert uri.startswith("data:image/png;base64,") and len(uri) < 20_000
+
+
+def test_remap_reuses_a_map_that_still_fits_and_refits_one_that_does_not(corpus, tmp_path):
+    segs = corpus.segments
+    params = {"n_neighbors": 10, "min_cluster_size": 5}
+    first = remap_segments(segs, None, map_params=params, cache_dir=tmp_path)
+    assert "n_kept" not in first.info
+    prior = (first.smap, points_table(segs, first))
+    again = remap_segments(segs, prior, map_params=params, cache_dir=tmp_path)
+    assert again.info["n_kept"] == len(segs) and again.info["n_placed"] == 0
+    assert np.array_equal(again.points, first.points)
+    other = prior[1].assign(segment_id=prior[1]["segment_id"] + "-other")  # another corpus
+    refit = remap_segments(segs, (first.smap, other), map_params=params, cache_dir=tmp_path)
+    assert "n_kept" not in refit.info

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "HOVERED_SOURCE",
     "WEBGL_ABOVE",
     "divergence_plot",
     "entropy_plot",
@@ -310,6 +311,18 @@ def map_colors(values: pd.Series, continuous: bool = False) -> list[str]:
     return [colors[v] for v in text]
 
 
+HOVERED_SOURCE = "canapy-map-hovered"
+"""Name of the data source where :func:`selectable_map` writes the hovered row."""
+
+_HOVER_JS = """
+const rows = cb_data.index.indices;
+if (rows.length === 0) return;
+const row = rows[0];
+if (hovered.data.index.length === 1 && hovered.data.index[0] === row) return;
+hovered.data = {index: [row]};
+"""
+
+
 def selectable_map(
     view: pd.DataFrame,
     color_by: str = "label",
@@ -332,15 +345,18 @@ def selectable_map(
     bokeh figure
         One scatter renderer whose data source rows follow ``view``'s rows (its
         ``selected.indices`` are row numbers of ``view``); hover shows label, prediction,
-        cluster, suspicion, file and time. WebGL above :data:`WEBGL_ABOVE` points.
+        cluster, suspicion, file and time, and writes the hovered row number into the
+        data source named :data:`HOVERED_SOURCE` (``{"index": [row]}``, changed only when
+        the row changes), so a server can show that segment's spectrogram. WebGL above
+        :data:`WEBGL_ABOVE` points.
     """
-    from bokeh.models import ColumnDataSource
+    from bokeh.models import ColumnDataSource, CustomJS, HoverTool
     from bokeh.plotting import figure
 
     data = pd.DataFrame(
         {
-            "x": view["x"].to_numpy(float),
-            "y": view["y"].to_numpy(float),
+            "x": view["x"].to_numpy(np.float32),  # float32: half the payload, screen precision
+            "y": view["y"].to_numpy(np.float32),
             "label": view["label"].astype(str).to_numpy(),
             "predicted": view["predicted"].astype(str).to_numpy(),
             "cluster": view["cluster"].astype(str).to_numpy(),
@@ -350,7 +366,6 @@ def selectable_map(
         }
     )
     data["color"] = map_colors(data[color_by], continuous=color_by == "suspicion")
-    data["value"] = data[color_by].astype(str)
     fig = figure(
         title=title or f"Syllable map, coloured by {color_by}",
         width=width,
@@ -367,9 +382,11 @@ def selectable_map(
         ],
         output_backend="webgl" if len(data) > WEBGL_ABOVE else "canvas",
     )
+    hovered = ColumnDataSource({"index": []}, name=HOVERED_SOURCE)
+    fig.select_one(HoverTool).callback = CustomJS(args={"hovered": hovered}, code=_HOVER_JS)
     scatter_kw: dict[str, Any] = {}
-    if color_by != "suspicion" and data["value"].nunique() <= 40:
-        scatter_kw["legend_field"] = "value"
+    if color_by != "suspicion" and data[color_by].nunique() <= 40:
+        scatter_kw["legend_field"] = color_by
     fig.scatter(
         "x",
         "y",

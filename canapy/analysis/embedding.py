@@ -35,6 +35,7 @@ __all__ = [
     "PATCH_FRAMES",
     "REPRESENTATIONS",
     "corpus_representation",
+    "logmel_extractor",
     "pool_states",
     "resize_patches",
     "segment_frames",
@@ -126,6 +127,33 @@ def _logmel_config(cfg: FeaturesConfig) -> FeaturesConfig:
     return cfg if cfg.kind == "logmel" else replace(cfg, kind="logmel")
 
 
+def logmel_extractor(
+    config: Config | None = None,
+    sample_rate: int | None = None,
+    annotator: Annotator | None = None,
+    cache_dir: Path | None = None,
+) -> FeatureExtractor:
+    """The log-mel feature extractor of the map (and of its thumbnails).
+
+    The training features when they are log-mel (same disk cache), else log-mel ones with
+    the same settings; the annotator's config and rate by default, else the defaults at
+    32 kHz. Its first ``extractor.cfg.n_mels`` columns are the static log-mel bands.
+    """
+    cfg, rate = _settings(config, sample_rate, annotator)
+    return FeatureExtractor(_logmel_config(cfg.features), rate, cache_dir)
+
+
+def _settings(
+    config: Config | None, sample_rate: int | None, annotator: Annotator | None
+) -> tuple[Config, int]:
+    if annotator is not None:
+        return config or annotator.config, sample_rate or annotator.sample_rate
+    from canapy.config import default_config
+
+    cfg = config or default_config()
+    return cfg, sample_rate or (cfg.audio.sample_rate or 32000)
+
+
 def corpus_representation(
     segments: pd.DataFrame,
     representation: str,
@@ -173,14 +201,7 @@ def corpus_representation(
         )
     if representation == "reservoir" and annotator is None:
         raise AnalysisError("the 'reservoir' representation needs a trained model (--model)")
-    if annotator is not None:
-        cfg = config or annotator.config
-        rate = sample_rate or annotator.sample_rate
-    else:
-        from canapy.config import default_config
-
-        cfg = config or default_config()
-        rate = sample_rate or (cfg.audio.sample_rate or 32000)
+    cfg, rate = _settings(config, sample_rate, annotator)
     feats_cfg = cfg.features if representation == "reservoir" else _logmel_config(cfg.features)
     extractor = FeatureExtractor(feats_cfg, rate, cache_dir)
     paths = list(dict.fromkeys(segments["audio_path"].astype(str)))

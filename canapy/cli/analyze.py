@@ -70,7 +70,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--min-cluster-size",
         type=int,
-        help="HDBSCAN smallest cluster (default: max(5, segments / 200))",
+        help="HDBSCAN smallest cluster (default: max(10, segments / 50); its min_samples "
+        "is the same, at most 50)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the map (default 0)")
     add_cache_args(p)

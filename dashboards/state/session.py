@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import param
 
+from canapy.analysis.mapping import MAPS_SUBDIR
 from canapy.audio import audio_info
 from canapy.exceptions import CanapyError, ModelError
 from canapy.progress import scaled
@@ -159,7 +160,11 @@ class AppState(param.Parameterized):
             form=form,
             correction=correction,
             review=ReviewState(tasks=tasks, form=form, correction=correction),
-            syllable_map=MapState(tasks=tasks, correction=correction),
+            syllable_map=MapState(
+                tasks=tasks,
+                correction=correction,
+                maps_dir=None if run_root is None else str(Path(run_root) / MAPS_SUBDIR),
+            ),
             syntax=SyntaxState(tasks=tasks, correction=correction),
             registry=RegistryState(registry_dir, tasks),
             **params,

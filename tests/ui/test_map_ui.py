@@ -1,8 +1,9 @@
 """The Re-annotate tab's syllable map, driven in headless Chromium.
 
-Its own ``canapy dash --example`` server (see ``conftest.py``): compute the map, draw a
-lasso around part of it, relabel the selected points in one edit, check the working table
-changed (the edit counter and the labels of the selection), undo, check it is back.
+Its own ``canapy dash --example`` server (see ``conftest.py``): compute the map, hover
+over it until a point's spectrogram shows beside it, draw a lasso around part of it,
+relabel the selected points in one edit, check the working table changed (the edit counter
+and the labels of the selection), undo, check it is back.
 """
 
 from __future__ import annotations
@@ -40,8 +41,21 @@ def test_lasso_relabel_on_the_map_and_undo(dash_server, browser, screenshots):
     canvas.scroll_into_view_if_needed()
     expect(canvas).to_be_visible()
 
-    # A lasso around the whole plot area: every point selected.
+    # Hover: sweep the plot in rows ~8 px apart (clusters are small, tight blobs) until a
+    # point's spectrogram shows beside the map; the last point hovered stays shown.
     box = canvas.bounding_box()
+    thumb = page.locator(".canapy-map-hover img").first
+    for row in range(50):
+        fy = 0.1 + 0.017 * row
+        for col in range(50):
+            fx = 0.02 + 0.0145 * col
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        if thumb.count():
+            break
+    expect(thumb).to_have_attribute("src", re.compile(r"^data:image/png;base64,"), timeout=60_000)
+    page.screenshot(path=screenshots / "map-hover.png")
+
+    # A lasso around the whole plot area: every point selected.
     corners = [(0.01, 0.08), (0.78, 0.08), (0.78, 0.99), (0.01, 0.99), (0.01, 0.08)]
     page.mouse.move(box["x"] + box["width"] * 0.01, box["y"] + box["height"] * 0.08)
     page.mouse.down()

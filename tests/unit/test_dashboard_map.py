@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from canapy.corpus import load_corpus
-from canapy.dashboards.analysis_plots import WEBGL_ABOVE, map_colors, selectable_map
+from canapy.dashboards.analysis_plots import (
+    HOVERED_SOURCE,
+    WEBGL_ABOVE,
+    map_colors,
+    selectable_map,
+)
 from canapy.dashboards.state import (
     COLOR_BY,
     MAP_COLUMNS,
@@ -165,3 +170,68 @@ def test_map_colors_grey_noise_and_ramp_suspicion():
     low, high = map_colors(pd.Series([0.0, 1.0]), continuous=True)
     assert low != high
     assert map_colors(pd.Series([float("nan")]), continuous=True) == [low]
+
+
+def test_the_map_stays_put_between_correction_rounds(folder, tmp_path):
+    """Round 2 keeps the points of unchanged segments; a new session reuses the saved map."""
+    from canapy.edits import move, relabel
+
+    maps = tmp_path / "maps"
+    cache = tmp_path / "cache"
+    smap = _parts(folder)
+    smap.maps_dir = str(maps)
+    smap.compute(cache_dir=cache, n_neighbors=10).result()
+    first = smap.points.set_index("segment_id")[["x", "y", "cluster"]]
+    assert "n_kept" not in smap.info and (maps / "logmel" / "points.csv").is_file()
+
+    ids = list(first.index)
+    moved, relabelled = ids[0], ids[1:4]
+    row = smap.correction.working.set_index("segment_id").loc[moved]
+    smap.correction.edit("relabel", relabel, relabelled, "Z")
+    smap.correction.edit(
+        "move", move, moved, float(row["onset_s"]) + 0.004, float(row["offset_s"]) - 0.004
+    )
+    smap.compute(cache_dir=cache, n_neighbors=10).result()
+    second = smap.points.set_index("segment_id")[["x", "y", "cluster"]]
+    assert smap.info["n_kept"] == len(ids) - 1 and smap.info["n_placed"] == 1
+    kept = [s for s in ids if s != moved]  # the relabelled ones too: a label moves nothing
+    pd.testing.assert_frame_equal(second.loc[kept], first.loc[kept])
+    assert (smap.view().set_index("segment_id").loc[relabelled, "label"] == "Z").all()
+    smap.tasks.close()
+
+    again = _parts(folder)  # a new session on the stored corpus (the edits were not saved)
+    again.maps_dir = str(maps)
+    again.compute(cache_dir=cache, n_neighbors=10).result()
+    third = again.points.set_index("segment_id")[["x", "y", "cluster"]]
+    assert again.info["n_kept"] == len(ids) - 1  # the moved segment is back where it was
+    pd.testing.assert_frame_equal(third.loc[kept], second.loc[kept])
+    again.compute(cache_dir=cache, n_neighbors=10, refit=True).result()
+    assert "n_kept" not in again.info
+    again.tasks.close()
+
+
+def test_hovering_a_point_gives_its_spectrogram(mapped):
+    import base64
+    import io
+
+    from PIL import Image
+
+    sid = str(mapped.points["segment_id"].iloc[2])
+    mapped.hover(sid)
+    assert mapped.hovered == sid
+    assert mapped.hover_image.startswith("data:image/png;base64,")
+    png = base64.b64decode(mapped.hover_image.split(",", 1)[1])
+    assert Image.open(io.BytesIO(png)).size == (160, 80)
+    assert mapped.thumbnail(sid) == mapped.hover_image  # kept, not redrawn
+    with pytest.raises(CanapyError, match="no longer"):
+        mapped.thumbnail("nope#0000")
+
+
+def test_selectable_map_reports_the_hovered_row():
+    from bokeh.models import CustomJS, HoverTool
+
+    fig = selectable_map(_view(10))
+    hovered = fig.select_one({"name": HOVERED_SOURCE})
+    assert hovered is not None and dict(hovered.data) == {"index": []}
+    callback = fig.select_one(HoverTool).callback
+    assert isinstance(callback, CustomJS) and callback.args["hovered"] is hovered

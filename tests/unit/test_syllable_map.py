@@ -11,12 +11,23 @@ from sklearn.metrics import v_measure_score
 
 from canapy.analysis.embedding import (
     corpus_representation,
+    logmel_extractor,
     pool_states,
     resize_patches,
     segment_frames,
 )
 from canapy.analysis.evidence import class_outlier_scores, knn_disagreement, map_evidence
-from canapy.analysis.syllable_map import SyllableMap, load_map, save_map
+from canapy.analysis.mapping import (
+    POINTS_FILE,
+    MappedSegments,
+    load_mapped,
+    points_table,
+    remap_segments,
+    save_mapped,
+    unchanged_segments,
+)
+from canapy.analysis.syllable_map import MAX_DEFAULT_MIN_SAMPLES, SyllableMap, load_map, save_map
+from canapy.analysis.thumbnails import segment_thumbnail, spectrogram_png
 from canapy.annotator import Annotator
 from canapy.config import default_config
 from canapy.corpus import load_corpus
@@ -132,3 +143,71 @@ def test_evidence_is_a_dataframe_in_point_order():
     X, y = blobs(n_per=5)
     ev = map_evidence(X, y, k=3)
     assert isinstance(ev, pd.DataFrame) and len(ev) == len(y)
+
+
+def test_hdbscan_min_samples_stops_growing_with_the_data():
+    X, _ = blobs(n_per=70, d=4)
+    smap = SyllableMap(n_neighbors=10, min_cluster_size=60).fit(X)  # as 3,000 segments give
+    assert smap.min_samples_ == MAX_DEFAULT_MIN_SAMPLES  # not 60: bounded neighbour queries
+    assert len(set(smap.clusters_) - {-1}) == 3
+    assert set(smap.fit_seconds_) == {"umap", "hdbscan"}
+    small = SyllableMap(n_neighbors=10).fit(X)
+    assert small.min_cluster_size_ == small.min_samples_ == 10
+    assert SyllableMap(n_neighbors=10, min_samples=7).fit(X).min_samples_ == 7
+
+
+def test_saved_map_and_its_points_round_trip(tmp_path):
+    X, y = blobs()
+    smap = SyllableMap(n_neighbors=10, min_cluster_size=10).fit(X)
+    segs = pd.DataFrame(
+        {
+            "segment_id": [f"a.wav#{i:04d}" for i in range(len(X))],
+            "audio_path": "/d/a.wav",
+            "onset_s": np.arange(len(X)) * 0.1,
+            "offset_s": np.arange(len(X)) * 0.1 + 0.0537,
+            "label": y,
+        }
+    )
+    pts = points_table(segs, MappedSegments(smap.embedding_, smap.clusters_, None, smap, {}))
+    folder = save_mapped(tmp_path / "maps" / "logmel", smap, pts, {"map_key": "logmel"})
+    loaded, points, meta = load_mapped(folder)
+    pd.testing.assert_frame_equal(points, pts)
+    assert meta["map_key"] == "logmel" and unchanged_segments(segs, points).all()
+    assert np.array_equal(loaded.transform(X[:3]), smap.transform(X[:3]))
+    (folder / POINTS_FILE).unlink()
+    with pytest.raises(AnalysisError, match="no points file"):
+        load_mapped(folder)
+
+
+def test_spectrogram_png_low_bands_at_the_bottom_loud_is_dark():
+    import io
+
+    from PIL import Image
+
+    spec = np.zeros((20, 8))
+    spec[:, 0] = 10.0  # energy in the lowest band only
+    img = np.asarray(Image.open(io.BytesIO(spectrogram_png(spec, size=(20, 8)))))
+    assert img.shape == (8, 20)
+    assert img[-1].mean() < 60 and img[0].mean() > 200
+    with pytest.raises(AnalysisError, match="non-empty 2-D"):
+        spectrogram_png(np.zeros((0, 3)))
+
+
+def test_segment_thumbnail_of_a_real_segment(corpus, tmp_path):
+    extractor = logmel_extractor(cache_dir=tmp_path)
+    uri = segment_thumbnail(corpus.segments.iloc[0], extractor)
+    assert uri.startswith("data:image/png;base64,") and len(uri) < 20_000
+
+
+def test_remap_reuses_a_map_that_still_fits_and_refits_one_that_does_not(corpus, tmp_path):
+    segs = corpus.segments
+    params = {"n_neighbors": 10, "min_cluster_size": 5}
+    first = remap_segments(segs, None, map_params=params, cache_dir=tmp_path)
+    assert "n_kept" not in first.info
+    prior = (first.smap, points_table(segs, first))
+    again = remap_segments(segs, prior, map_params=params, cache_dir=tmp_path)
+    assert again.info["n_kept"] == len(segs) and again.info["n_placed"] == 0
+    assert np.array_equal(again.points, first.points)
+    other = prior[1].assign(segment_id=prior[1]["segment_id"] + "-other")  # another corpus
+    refit = remap_segments(segs, (first.smap, other), map_params=params, cache_dir=tmp_path)
+    assert "n_kept" not in refit.info

@@ -42,9 +42,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from run_metadata import collect_metadata, write_results
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("canary", "map", "scale", "review")
 
 
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run every part, print the figures, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--json", type=Path, default=RESULTS / "analysis.json")
+    parser.add_argument("--json", type=Path, help="default: results/analysis-<date>.json")
     parser.add_argument("--cache-dir", type=Path, help="feature cache (default: temporary)")
     parser.add_argument(
         "--parts",
@@ -255,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         print(f"data folder {args.data} not found", file=sys.stderr)
         return 2
-    res: dict = {"machine": "shared 2-core machine, busy with other jobs: compare CPU times"}
+    meta = collect_metadata()
+    res: dict = {"parts": args.parts}
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache_dir or Path(tmp)
         if "canary" in args.parts:
@@ -279,9 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         if "review" in args.parts:
             print("review with map evidence...", file=sys.stderr, flush=True)
             res["review_with_map"] = review_with_map(args.data, corpus, vectors, cache, args.folds)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(res, indent=2, default=str) + "\n")
     print(json.dumps(res, indent=2, default=str))
+    print(f"written {write_results('analysis', res, args.json, meta)}")
     return 0
 
 

@@ -12,7 +12,10 @@ On the gy6or6 standard split (train: day 23-03-12, test: day 24-03-12) it
 Usage::
 
     python benchmarks/bench_serve.py [--data ../shared/data] [--workers 2]
-        [--json benchmarks/results/serve.json]
+        [--json out.json]
+
+The figures, with the commit, CPU, load, thread settings and library versions, go to
+``benchmarks/results/serve-<date>.json`` (or ``--json``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_accuracy import DEFAULT_DATA, standard_split
+from run_metadata import collect_metadata, write_results
 
 from canapy.audio import audio_info
 from canapy.config import config_from_dict
@@ -235,10 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--json", type=Path, default=Path(__file__).parent / "results" / "serve.json"
-    )
+    parser.add_argument("--json", type=Path, help="default: benchmarks/results/serve-<date>.json")
     args = parser.parse_args(argv)
+    meta = collect_metadata()
     from threadpoolctl import threadpool_limits
 
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp, threadpool_limits(1):
@@ -247,8 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(accuracy["test_scores"], indent=2))
         service = bench_service(run_dir, test_files, args.workers, work / "cache")
     out = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared with other jobs (busy)",
-        "load_average_at_end": os.getloadavg(),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "niceness": os.nice(0),
         "python": platform.python_version(),
         "model_served": "ensemble (default config), gy6or6 training day",
@@ -258,10 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         ),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(service, indent=2))
-    print(f"written to {args.json}")
+    print(f"written {write_results('serve', out, args.json, meta)}")
     return 0
 
 

@@ -28,6 +28,13 @@ def missing_shared_data(path: Path = SHARED_DATA) -> str | None:
     return f"shared data folder {path} not found (it sits beside the repo, as ../shared/data)"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every browser test is also ``slow``: it serves the dashboard and drives Chromium."""
+    for item in items:
+        if item.get_closest_marker("ui") is not None and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """``SHARED_DATA``; skip the test when the folder is absent (fail under ``CI``)."""

@@ -21,13 +21,17 @@ def speed_table(doc: dict) -> list[str]:
     return table(["step", "audio", "wall", "CPU", "peak memory"], rows)
 
 
+def beside(kind: str, burners: int) -> str:
+    """What the benchmark itself ran beside ``canapy train`` (``quiet`` or ``busy``)."""
+    return f"{burners} CPU-burning processes" if kind == "busy" else "nothing"
+
+
 def threads_table(doc: dict) -> list[str]:
-    """``bench_threads.py``: ``canapy train`` per thread setting, quiet and busy machine."""
+    """``bench_threads.py``: ``canapy train`` per thread setting, with and without burners."""
     names = {"canapy": "Canapy's choice (1)", "2-threads": "`CANAPY_THREADS=2`"}
     rows = [
         [
-            c["machine"]
-            + (f" ({doc['busy_processes']} burning processes)" if c["machine"] == "busy" else ""),
+            beside(c["machine"], doc["busy_processes"]),
             names.get(c["setting"], c["setting"]),
             seconds(c["wall_s"]),
             seconds(c["cpu_s"]),
@@ -35,7 +39,7 @@ def threads_table(doc: dict) -> list[str]:
         ]
         for c in doc["cases"]
     ]
-    header = ["machine", "BLAS threads", "wall", "CPU (user + system)", "load average before"]
+    header = ["run beside it", "BLAS threads", "wall", "CPU (user + system)", "load average before"]
     return [f"`canapy train`, {doc['data']}:", "", *table(header, rows)]
 
 
@@ -174,6 +178,7 @@ def serve_models_table(doc: dict) -> list[str]:
 TABLES = {
     "speed": Table("speed", speed_table),
     "speed-before": Table("speed", speed_table, variant="before-16cf4d9"),
+    "threads": Table("threads", threads_table),
     "long": Table("long", long_table, needs="recordings", every=True),
     "long-checks": Table("long", long_checks_table, needs="dask"),
     "serve": Table("serve", serve_table),

@@ -13,8 +13,9 @@ of the recording is song, as in a lab recording. Then:
 4. ``--workers 2`` vs one process: annotation files compared byte for byte, the readouts of
    ``canapy train --workers 2`` compared with the single-process ones, speed-up.
 
-Results go to ``benchmarks/results/bench_long-<commit>.json`` (commit, CPU, threads,
-versions). The machine may be shared: CPU time is reported next to wall time.
+Results go to ``benchmarks/results/long-<date>.json`` (commit, CPU, threads, versions),
+rewritten after each step so that a stopped run keeps what it measured. The machine may
+be shared: CPU time is reported next to wall time.
 
 Usage::
 
@@ -25,9 +26,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
+import datetime as dt
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
+from run_metadata import RESULTS_DIR, collect_metadata, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "bengalese_finch" / "koumura_bird0"
-RESULTS = ROOT / "benchmarks" / "results"
 THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
@@ -162,41 +162,6 @@ def same_bytes(a: Path, b: Path) -> bool:
     )
 
 
-def environment() -> dict:
-    import dask
-    import numpy
-    import scipy
-
-    import canapy
-
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {
-        "commit": commit,
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "threads": THREAD_ENV,
-        "load_average": os.getloadavg(),
-        "python": platform.python_version(),
-        "versions": {
-            "canapy": canapy.__version__,
-            "numpy": numpy.__version__,
-            "scipy": scipy.__version__,
-            "dask": dask.__version__,
-        },
-        "note": "machine shared with other jobs: compare CPU time, not only wall time",
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", default="60,600,7200,14400", help="seconds, gate on")
@@ -204,15 +169,15 @@ def main() -> None:
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-equivalence", action="store_true")
     parser.add_argument("--run", help="use this trained run folder instead of training one")
-    parser.add_argument("--tag", default="", help="suffix of the results file name")
+    parser.add_argument("--json", type=Path, help="default: benchmarks/results/long-<date>.json")
     args = parser.parse_args()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    env = environment()
-    result: dict = {"environment": env, "recordings": []}
-    out_json = RESULTS / f"bench_long-{env['commit']}{args.tag}.json"
+    meta = collect_metadata()
+    result: dict = {"recordings": []}
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_json = args.json or RESULTS_DIR / f"long-{stamp}.json"
 
     def save() -> None:
-        out_json.write_text(json.dumps(result, indent=2) + "\n")
+        write_results("long", result, out_json, meta)
 
     train = [DATA / f"Bird0_{i}.wav" for i in range(40)]
     test = [DATA / f"Bird0_{i}.wav" for i in range(40, 60)]

@@ -19,7 +19,10 @@ process as the upload threads); that figure is kept for comparison. Results go t
 Usage::
 
     python benchmarks/bench_serve.py [--data ../shared/data] [--workers 2] [--probes 150]
-        [--run RUN_DIR] [--json benchmarks/results/serve.json]
+        [--run RUN_DIR] [--worker-nice N] [--json out.json]
+
+The figures, with the commit, CPU, load, thread settings and library versions, go to
+``benchmarks/results/serve-<date>.json`` (or ``--json``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import platform
 import resource
 import socket
 import statistics
@@ -357,9 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         help="serve this run folder (trained on the gy6or6 training day) instead of training "
         "one; skips the accuracy comparison",
     )
-    parser.add_argument(
-        "--json", type=Path, default=Path(__file__).parent / "results" / "serve.json"
-    )
+    parser.add_argument("--json", type=Path, help="default: benchmarks/results/serve-<date>.json")
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -376,9 +378,9 @@ def main(argv: list[str] | None = None) -> int:
             run_dir, test_files, args.workers, work / "cache", args.probes, args.worker_nice
         )
     out = {
-        "machine_note": "2-core machine shared with other engineers' jobs (busy): see the "
-        "load averages; wall times are inflated, CPU times are the figures to compare",
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "niceness": os.nice(0),
+        "python": platform.python_version(),
         "model_served": "ensemble (default config), gy6or6 training day",
         "accuracy": accuracy,
         "service": service,
@@ -386,9 +388,8 @@ def main(argv: list[str] | None = None) -> int:
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         ),
     }
-    path = write_results("serve", out, args.json, meta)
     print(json.dumps(service, indent=2))
-    print(f"written to {path}")
+    print(f"written {write_results('serve', out, args.json, meta)}")
     return 0
 
 

@@ -25,218 +25,109 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
+
+import tables_accuracy
+import tables_analysis
+import tables_runtime
+from table_kit import Table, table
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PEERS = ROOT / "benchmarks" / "peers.json"
-DOCUMENTS = ("README.md", "docs/benchmarks.md", "docs/correction-loop.md")
+DOCUMENTS = (
+    "README.md",
+    "docs/benchmarks.md",
+    "docs/correction-loop.md",
+    "docs/analysis.md",
+    "docs/serve.md",
+)
 """Files (relative to the repository root) whose table blocks this script writes."""
 BLOCK = re.compile(
     r"(<!-- table:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)", re.S
 )
-DATA_SETS = {
-    "koumura": ("Bengalese finch, Koumura Bird0", "files 0–39 / 40–59"),
-    "gy6or6": ("Bengalese finch, gy6or6", "day 23-03 / day 24-03"),
-    "avn": ("zebra finch, avn G402 (44.1 kHz)", "first 20 / last 10"),
-}
-MODEL_NAMES = {"syntactic": "syntactic", "nonsyntactic": "non-syntactic", "ensemble": "ensemble"}
+
+
+def matching_results(
+    benchmark: str,
+    results: Path = RESULTS,
+    needs: str | None = None,
+    variant: str | None = None,
+) -> list[tuple[Path, dict]]:
+    """Every ``results/<benchmark>-*.json`` of that ``variant`` (holding ``needs``), newest
+    first by its recorded date."""
+    found = []
+    for path in sorted(results.glob(f"{benchmark}-*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("benchmark") != benchmark or doc.get("variant") != variant:
+            continue
+        if needs is None or needs in doc:
+            found.append((doc["metadata"]["date_utc"], path, doc))
+    found.sort(key=lambda item: item[0], reverse=True)
+    if not found:
+        what = f"{benchmark!r}" + (f" (variant {variant!r})" if variant else "")
+        what += f" holding {needs!r}" if needs else ""
+        raise SystemExit(f"no result of {what} in {results}: run benchmarks/bench_{benchmark}.py")
+    return [(path, doc) for _, path, doc in found]
 
 
 def latest_result(benchmark: str, results: Path = RESULTS) -> tuple[Path, dict]:
     """The newest ``results/<benchmark>-*.json`` (by its recorded date) and its content."""
-    found = []
-    for path in sorted(results.glob(f"{benchmark}-*.json")):
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("benchmark") == benchmark:
-            found.append((doc["metadata"]["date_utc"], path, doc))
-    if not found:
-        raise SystemExit(
-            f"no result of {benchmark!r} in {results}: run benchmarks/bench_{benchmark}.py"
-        )
-    _, path, doc = max(found, key=lambda item: item[0])
-    return path, doc
+    return matching_results(benchmark, results)[0]
 
 
 def provenance(path: Path, doc: dict) -> str:
-    """One line saying where the figures of ``doc`` come from."""
+    """One line saying where the figures of ``doc`` come from and how to remake them."""
     meta = doc["metadata"]
     threads = ", ".join(f"{k}={v}" for k, v in meta["thread_settings"].items() if v) or "unset"
-    load = "/".join(f"{x:g}" for x in meta["load_average_1_5_15"])
-    return (
-        f"*Source: `benchmarks/results/{path.name}`, made by `{meta['command']}` at commit "
-        f"`{meta['commit']}` on {meta['date_utc'][:10]}; {meta['cpu_model']}, "
-        f"{meta['cpu_count']} cores, load average {load} at the start; thread settings: "
-        f"{threads}.*"
-    )
-
-
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows)]
-
-
-def accuracy_table(doc: dict) -> list[str]:
-    """Per data set and model: frame accuracy, SER, boundary F1, annotation speed."""
-    rows = []
-    for ds in doc["data_sets"]:
-        name, split = DATA_SETS[ds["data_set"]]
-        for i, (kind, m) in enumerate(ds["models"].items()):
-            speed = f"{m['annotate_audio_s_per_s']:g} ({m['annotate_audio_s_per_cpu_s']:g})"
-            first = f"{name} ({split})" if i == 0 else ""
-            rows.append(
-                [
-                    first,
-                    MODEL_NAMES[kind],
-                    f"{m['frame_accuracy']:.3f}",
-                    f"{m['syllable_error_rate']:.3f}",
-                    f"{m['onset_f1']:.3f}",
-                    f"{m['offset_f1']:.3f}",
-                    speed,
-                ]
-            )
-    header = ["data set (split)", "model", "frame accuracy", "syllable error rate"]
-    header += ["onset F1", "offset F1", "× real time, wall (CPU)"]
-    return _table(header, rows)
-
-
-def training_table(doc: dict) -> list[str]:
-    """Per data set: files, audio, fit time (wall and CPU) and peak memory."""
-    rows = [
-        [
-            DATA_SETS[ds["data_set"]][0],
-            f"{ds['train_files']} / {ds['test_files']}",
-            f"{ds['test_audio_seconds']:g} s",
-            f"{ds['train_seconds_canapy_train']:g} s",
-            f"{ds['train_cpu_seconds_canapy_train']:g} s",
-            f"{ds['peak_rss_mb']:g} MiB",
-        ]
-        for ds in doc["data_sets"]
-    ]
-    header = ["data set", "train / test files", "test audio"]
-    header += ["`canapy train`, wall", "`canapy train`, CPU"]
-    return _table([*header, "peak memory (process)"], rows)
-
-
-def readme_table(doc: dict) -> list[str]:
-    """The README's summary: SER of the ensemble (and syntactic), frame accuracy."""
-    rows = []
-    for ds in doc["data_sets"]:
-        m = ds["models"]
-        default = ds["default_model"]
-        rows.append(
-            [
-                DATA_SETS[ds["data_set"]][0],
-                f"{ds['train_files']} / {ds['test_files']}",
-                f"{m[default]['syllable_error_rate']:.3f} ({default})",
-                f"{m['ensemble']['syllable_error_rate']:.3f}",
-                f"{m[default]['frame_accuracy']:.3f}",
-                f"{ds['train_cpu_seconds_canapy_train']:g} s",
-            ]
+    load = meta.get("load_average_1_5_15")
+    if load is None:
+        load = "not recorded"
+    else:
+        load = (
+            "/".join(f"{round(x, 2):g}" for x in load) + f" {meta.get('load_note', 'at the start')}"
         )
-    header = ["data set", "train / test files", "syllable error rate (default model)"]
-    header += ["(ensemble)", "frame accuracy", "`canapy train`, CPU time"]
-    return _table(header, rows)
-
-
-def review_table(doc: dict) -> list[str]:
-    """The correction-loop benchmark: suspects found, fixes, SER before/after."""
-    n = doc["n_corrupted"]
-    models = doc["models"]
-    rows = [
-        [
-            "training segments relabelled at random (seed)",
-            f"{n} of {doc['train_segments']} ({doc['seed']})",
-        ],
-        [
-            f"precision of the corrupted segments among the top {n} suspects",
-            f"{doc['precision_at_n']:.2f}",
-        ],
-        [f"recall among the top {n}", f"{doc['recall_at_n']:.2f}"],
-        [
-            "wrong training labels after accepting the top-N suggestions",
-            f"{doc['wrong_labels_after_correction']} of {doc['wrong_labels_before_correction']}",
-        ],
-        [
-            "segments with score ≥ 0.5 (precision / recall)",
-            f"{doc['n_score_ge_0.5']} ({doc['precision_score_ge_0.5']:.2f} / "
-            f"{doc['recall_score_ge_0.5']:.2f})",
-        ],
-        [f"review time ({doc['folds']} folds), wall", f"{doc['review_seconds']:g} s"],
-    ]
-    for name, label in (
-        ("a_clean", "clean"),
-        ("b_corrupted", "corrupted"),
-        ("c_corrected", "corrected"),
-    ):
-        ser = models[name]["ensemble"]["syllable_error_rate"]
-        rows.append([f"test SER of the ensemble trained on {label} data", f"{ser:.3f}"])
-    return _table(["measure", "value"], rows)
-
-
-def dashboard_table(doc: dict) -> list[str]:
-    """Viewer build / render / zoom times and payload per recording."""
-    rows = [
-        [
-            r["file"],
-            f"{r['duration_s']:g} s",
-            str(r["segments"]),
-            f"{r['build_s']:g} s",
-            f"{r['render_s']:g} s",
-            f"{r['payload_kB']:g} kB",
-            f"{r['zoom_redraw_s']:g} s",
-        ]
-        for r in doc["recordings"]
-    ]
-    header = ["recording", "duration", "segments", "build viewer", "render to Bokeh"]
-    return _table([*header, "payload", "zoom redraw"], rows)
-
-
-def speed_table(doc: dict) -> list[str]:
-    """``bench_speed.py`` (branch speed): each ``canapy`` step as a whole process."""
-    rows = [
-        [
-            f"`{r['command'].split(' /')[0]}` ({step})",
-            f"{r.get('audio_s', 0):g} s",
-            f"{r['wall_s']:g} s",
-            f"{r['cpu_s']:g} s",
-            f"{r['peak_rss_mb']:g} MiB",
-        ]
-        for step, r in doc["steps"].items()
-    ]
-    return _table(["step", "audio", "wall", "CPU", "peak memory"], rows)
+    made = f"made by `{meta['command']}`"
+    if meta.get("command_recorded") is False:
+        made += " (command reconstructed: the file did not record it)"
+    date = meta["date_utc"][:10]
+    if "date_note" in meta:
+        date += " (date of the commit that added the result)"
+    cpu = meta.get("cpu_model") or "CPU not recorded"
+    cores = meta.get("cpu_count")
+    return (
+        f"*Source: `benchmarks/results/{path.name}`, {made} at commit `{meta['commit']}` on "
+        f"{date}; {cpu}, {cores or '?'} cores, load average {load}; "
+        f"thread settings: {threads}.*"
+    )
 
 
 def peers_table(peers: dict) -> list[str]:
     """Figures of other tools, quoted with where and how they were measured."""
     rows = [[p["tool"], p["data"], p["figures"], p["how"], p["source"]] for p in peers["quoted"]]
-    return _table(["tool", "data (split)", "figures", "how measured", "where"], rows)
+    return table(["tool", "data (split)", "figures", "how measured", "where"], rows)
 
 
-TABLES: dict[str, tuple[str, Callable[[dict], list[str]]]] = {
-    "accuracy": ("accuracy", accuracy_table),
-    "training": ("accuracy", training_table),
-    "readme-accuracy": ("accuracy", readme_table),
-    "review": ("review", review_table),
-    "dashboard": ("dashboard", dashboard_table),
-    "speed": ("speed", speed_table),
+TABLES: dict[str, Table] = {
+    **tables_accuracy.TABLES,
+    **tables_runtime.TABLES,
+    **tables_analysis.TABLES,
 }
-"""Block name -> (benchmark whose newest result it shows, renderer)."""
+"""Block name -> table: the registry. A new table is one entry in a ``tables_*.py`` module."""
 
 
 def render(name: str, results: Path = RESULTS, peers: Path = PEERS) -> str:
-    """The body of block ``name``: the table and its source line."""
+    """The body of block ``name``: the table and its source line(s)."""
     if name == "peers":
         doc = json.loads(peers.read_text(encoding="utf-8"))
         lines = [*peers_table(doc), "", f"*Quoted, not measured here: `{peers.name}`.*"]
     elif name in TABLES:
-        benchmark, fn = TABLES[name]
-        path, doc = latest_result(benchmark, results)
-        lines = [*fn(doc), "", provenance(path, doc)]
+        spec = TABLES[name]
+        found = matching_results(spec.benchmark, results, spec.needs, spec.variant)
+        if not spec.every:
+            found = found[:1]
+        body = spec.render([doc for _, doc in found]) if spec.every else spec.render(found[0][1])
+        lines = [*body, "", *(provenance(path, doc) for path, doc in found)]
     else:
         raise SystemExit(f"unknown table {name!r}; known: peers, {', '.join(TABLES)}")
     return "\n".join(lines) + "\n"

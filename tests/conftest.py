@@ -28,6 +28,22 @@ def missing_shared_data(path: Path = SHARED_DATA) -> str | None:
     return f"shared data folder {path} not found (it sits beside the repo, as ../shared/data)"
 
 
+SLOW_DOCTEST_MODULES = {"syllable_map.py"}
+"""Modules whose doctests fit a UMAP map (numba compiles it: many seconds of CPU)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every browser test (it serves the dashboard and drives Chromium) and the
+    doctests of ``SLOW_DOCTEST_MODULES`` (the collection of ``canapy/`` included)."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            continue
+        is_ui = item.get_closest_marker("ui") is not None
+        is_doctest = isinstance(item, pytest.DoctestItem)
+        if is_ui or (is_doctest and item.path.name in SLOW_DOCTEST_MODULES):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """``SHARED_DATA``; skip the test when the folder is absent (fail under ``CI``)."""

@@ -14,6 +14,7 @@ from canapy.corpus import load_corpus
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow  # UMAP + HDBSCAN on real song: minutes of CPU on a busy 2-core machine
 def test_koumura_map_clusters_follow_the_hand_labels(shared_data, tmp_path):
     """15 Bird0 training files, log-mel map: clusters agree with the labels (V > 0.8).
 
@@ -35,6 +36,7 @@ def test_koumura_map_clusters_follow_the_hand_labels(shared_data, tmp_path):
     assert seg[["x", "y", "cluster"]].notna().all().all()
 
 
+@pytest.mark.slow  # reads all 459 real annotation files (seconds of CPU in crowsetta)
 def test_canary_phrase_syntax_on_all_459_files(shared_data):
     folder = shared_data / "canary" / "m1_2016_spring_annotations"
     corpus = load_corpus(

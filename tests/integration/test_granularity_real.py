@@ -26,6 +26,7 @@ def test_finch_annotations_are_syllable_level(shared_data, folder):
     assert report.stats["phrase_files"] == 0
 
 
+@pytest.mark.slow  # reads all 459 real canary annotation files
 def test_real_canary_annotations_are_phrase_level(shared_data):
     corpus = load_corpus(
         shared_data / "canary" / "m1_2016_spring_annotations",

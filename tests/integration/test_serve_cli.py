@@ -113,6 +113,7 @@ def test_remote_address_needs_allow_remote_and_token(trained, capsys, monkeypatc
     assert "bearer token" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # starts a real uvicorn server process
 def test_real_uvicorn_serves_what_canapy_annotate_writes(trained, tmp_path):
     root = trained
     reg = root / "serve-reg"

@@ -33,6 +33,7 @@ def report(corpus_dir, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_report_folder_holds_the_tables_and_an_offline_page(report):
     seg = pd.read_csv(report / "segments.csv", dtype={"syll": str})
     assert list(seg.columns[:7]) == ["wave", "start", "end", "syll", "cluster", "x", "y"]
@@ -51,6 +52,7 @@ def test_report_folder_holds_the_tables_and_an_offline_page(report):
     assert (report / "map" / "model.joblib").is_file()
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_a_later_round_reuses_the_map(report, corpus_dir, tmp_path):
     corpus = load_corpus(corpus_dir)
     again = analyze_corpus(corpus, reuse_map=report / "map", cache_dir=tmp_path)

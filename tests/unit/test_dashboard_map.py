@@ -48,6 +48,7 @@ def mapped(folder, tmp_path_factory):
     smap.tasks.close()
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_compute_maps_every_segment_but_silences(mapped):
     working = mapped.correction.working
     expected = set(working.loc[working["label"] != "SIL", "segment_id"])
@@ -58,6 +59,7 @@ def test_compute_maps_every_segment_but_silences(mapped):
     assert list(view.columns) == MAP_COLUMNS and len(view) == len(expected)
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_lasso_relabel_is_one_undoable_edit(mapped):
     correction = mapped.correction
     before = correction.working.copy()
@@ -73,6 +75,7 @@ def test_lasso_relabel_is_one_undoable_edit(mapped):
     pd.testing.assert_frame_equal(correction.working, before)  # one undo: all five back
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_relabel_needs_a_label_and_a_selection(mapped):
     mapped.select([])
     with pytest.raises(CanapyError, match="select points"):
@@ -82,6 +85,7 @@ def test_relabel_needs_a_label_and_a_selection(mapped):
         mapped.relabel_selection("  ")
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_clicking_a_point_opens_and_plays_its_segment(mapped):
     correction = mapped.correction
     sid = str(mapped.points["segment_id"].iloc[3])

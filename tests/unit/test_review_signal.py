@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from canapy.analysis.review_signal import add_map_signal, map_signal
 from canapy.corpus import load_corpus
@@ -19,6 +20,7 @@ def _review(ids: list[str]) -> ReviewResult:
     return ReviewResult(seg, empty, empty)
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_map_signal_rows_follow_the_segments_and_join_the_review(tmp_path):
     corpus = load_corpus(make_example_corpus(tmp_path / "c", n_files=3, n_unlabelled=0))
     planted = corpus.segments.copy()

@@ -8,6 +8,8 @@ import pytest
 
 from canapy.spectral import delta, mel_filterbank, mel_power_spectrogram
 
+pytestmark = pytest.mark.slow  # compared with librosa, whose import costs seconds of CPU
+
 
 @pytest.mark.parametrize(
     ("sr", "n_fft", "hop", "win"), [(32000, 512, 64, 384), (16000, 256, 32, 192)]

@@ -60,6 +60,7 @@ def test_segment_frames_and_resize_and_pool():
     assert pool_states(spec, lo, hi)[0].tolist() == [2.0, 3.0]
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_logmel_representation_separates_synthetic_labels(corpus, tmp_path):
     seg = corpus.segments
     X = corpus_representation(seg, "logmel", cache_dir=tmp_path)
@@ -68,6 +69,7 @@ def test_logmel_representation_separates_synthetic_labels(corpus, tmp_path):
     assert v_measure_score(seg["label"], smap.clusters_) > 0.7
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_reservoir_representation_uses_the_trained_model(corpus, tmp_path):
     cfg = default_config()
     cfg = replace(cfg, reservoir=replace(cfg.reservoir, units=100))
@@ -89,6 +91,7 @@ def test_representation_errors(corpus):
         corpus_representation(gone, "logmel")
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_map_is_reproducible_and_transform_keeps_points_in_place(tmp_path):
     X, y = blobs()
     a = SyllableMap(n_neighbors=10, min_cluster_size=10, seed=3).fit(X)

@@ -148,7 +148,8 @@ class EditorPanel(pn.viewable.Viewer):
     def _tracks(self, path: str) -> dict[str, pd.DataFrame]:
         state = self.state
         ref = state.correction.segments_of(path)
-        tracks = {"reference": ref[["onset_s", "offset_s", "label", "segment_id"]]}
+        columns = ["onset_s", "offset_s", "label", "segment_id"]
+        tracks = {"reference": state.with_confidence(path, ref[columns])}
         sus = state.review.suspects
         if sus is not None:
             mine = sus[(sus["audio_path"] == path) & (sus["suggested"] != "")]

@@ -92,6 +92,12 @@ def test_training_fills_runs_and_evaluate_tab(app):
     assert "Held-out validation" in evaluate._source.object
     assert evaluate.viewer.path == app.state.focus_path
     assert list(evaluate.viewer.tracks) == ["reference", "syntactic", "nonsyntactic", "ensemble"]
+    # a few held-out files: the tab says so with the sentence `canapy evaluate` prints
+    n_files = len(app.state.evaluation_paths)
+    assert n_files < 5 and evaluate._caveats.visible
+    assert f"scored on only {n_files} file(s)" in evaluate._caveats.object
+    # the model predicted the file shown: its confidence goes with each reference segment
+    assert "confidence" in evaluate.viewer.tracks["reference"]
 
 
 def test_per_file_row_and_confusion_cell_open_the_viewer(app):

@@ -292,7 +292,14 @@ class Session:
         title = self.page.locator(".canapy-reannotate-tab .canapy-viewer-title div").first
         if file in title.inner_text():
             return
-        self.click(self.page.locator(".canapy-review-files .tabulator-row", has_text=file).first)
+        table = self.page.locator(".canapy-review-files .tabulator-tableholder").first
+        row = self.page.locator(".canapy-review-files .tabulator-row", has_text=file)
+        while not row.count():  # the table draws the rows in view only: scroll down to it
+            table.hover()
+            self.page.mouse.wheel(0, 200)
+            self.actions["wheel"] += 1
+            self.page.wait_for_timeout(100)  # no page state to wait on: the scroll is local
+        self.click(row.first)
         from playwright.sync_api import expect
 
         expect(title).to_contain_text(file)
@@ -491,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ways", default="before,after", help="which ways to run")
     parser.add_argument("--json", type=Path, help="result file (default benchmarks/results/)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # `kill` stops the server too
     meta = collect_metadata()
     clean = read_marron(args.data)
     corrupted, planted = plant_errors(clean, args.labels, args.boundaries, args.seed)

@@ -209,6 +209,29 @@ def speed_table(doc: dict) -> list[str]:
     return _table(["step", "audio", "wall", "CPU", "peak memory"], rows)
 
 
+def correction_table(doc: dict) -> list[str]:
+    """``bench_correction``: actions and page time to fix the planted errors, per way."""
+    rows = []
+    for way, w in doc["ways"].items():
+        acts = ", ".join(f"{n} {kind}" for kind, n in sorted(w["actions"].items()))
+        found = w.get("find_suspects_s")
+        check = w["check"]
+        rows.append(
+            [
+                way,
+                f"{w['n_actions']} ({acts})",
+                f"{w['fix_seconds']:g} s",
+                "—" if found is None else f"{found:g} s",
+                f"{w['server_cpu_seconds_total']:g} s",
+                f"version {check['version']}: "
+                + ("all fixed" if check["all_fixed"] else "NOT all fixed")
+                + f" (largest edge error {check.get('max_boundary_error_ms', float('nan')):g} ms)",
+            ]
+        )
+    header = ["way", "user actions", "page time (fixes)", "find suspects", "server CPU"]
+    return _table([*header, "saved version vs clean"], rows)
+
+
 def peers_table(peers: dict) -> list[str]:
     """Figures of other tools, quoted with where and how they were measured."""
     rows = [[p["tool"], p["data"], p["figures"], p["how"], p["source"]] for p in peers["quoted"]]
@@ -222,6 +245,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], list[str]]]] = {
     "review": ("review", review_table),
     "dashboard": ("dashboard", dashboard_table),
     "speed": ("speed", speed_table),
+    "correction": ("correction", correction_table),
 }
 """Block name -> (benchmark whose newest result it shows, renderer)."""
 

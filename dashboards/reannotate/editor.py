@@ -222,6 +222,7 @@ class EditorPanel(pn.viewable.Viewer):
         row = correction.segments_of(correction.review_path).iloc[idx[0]]
         on, off, label = float(row["onset_s"]), float(row["offset_s"]), str(row["label"])
         self._label.param.update(value=label, value_input=label)
+        self._label_pick.value = ""  # so that choosing any label, even the last one, fills it
         self._onset.value, self._offset.value = round(on, 4), round(off, 4)
         self._split_at.value = round((on + off) / 2, 4)
         sel = self.viewer.selected

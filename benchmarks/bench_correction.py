@@ -63,6 +63,8 @@ RARE = {"-", "x"}
 """gy6or6 labels seen once or twice: never planted, never used as a wrong label."""
 PAGE_ROWS = 8
 """Rows per page of the Re-annotate segment list."""
+FIX_TIMEOUT_MS = 90_000
+"""A fix not applied by then is redone (counted in ``retries``; seen once under heavy load)."""
 UNITS = "200"
 """Reservoir units set in the Train tab before *Find suspects* (a faster review)."""
 
@@ -277,14 +279,15 @@ class Session:
         return json.loads(self.canvas.get_attribute("data-segments"))
 
     def wait_segment(self, onset_s: float, offset_s: float, label: str) -> None:
-        """Wait until the file shown has a segment at these times (±2 ms) with this label."""
-        self.wait(
-            "JSON.parse(c.dataset.segments).some((s) => Math.abs(s[0] - a[0]) <= a[3]"
+        """Wait until the file shown has a segment at these times (±2 ms) with this label.
+
+        At most :data:`FIX_TIMEOUT_MS`: a fix the page did not apply is then done again.
+        """
+        self.page.wait_for_function(
+            "([c, a]) => JSON.parse(c.dataset.segments).some((s) => Math.abs(s[0] - a[0]) <= a[3]"
             " && Math.abs(s[1] - a[1]) <= a[3] && s[2] == a[2])",
-            onset_s,
-            offset_s,
-            label,
-            TOLERANCE_S,
+            arg=[self.canvas.element_handle(), [onset_s, offset_s, label, TOLERANCE_S]],
+            timeout=FIX_TIMEOUT_MS,
         )
 
     def show_file(self, file: str) -> None:
@@ -302,14 +305,14 @@ class Session:
         self.click(row.first)
         from playwright.sync_api import expect
 
-        expect(title).to_contain_text(file)
+        expect(title).to_contain_text(file, timeout=FIX_TIMEOUT_MS)
         self.wait("c.dataset.ready == '1'")
 
     def expect_selected(self, p: Planted) -> None:
         from playwright.sync_api import expect
 
         info = self.page.locator(".canapy-reannotate-tab .canapy-selection div").first
-        expect(info).to_contain_text(f"{p.onset_s:.3f}–{p.offset_s:.3f} s")
+        expect(info).to_contain_text(f"{p.onset_s:.3f}–{p.offset_s:.3f} s", timeout=FIX_TIMEOUT_MS)
 
 
 # -- the two ways ----------------------------------------------------------------------------
@@ -416,6 +419,7 @@ def run_way(
     browser,
 ) -> dict:
     """Serve a fresh copy of the corrupted corpus and fix every planted error one way."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     with tempfile.TemporaryDirectory(prefix=f"canapy-bench-{way}-") as tmp:
@@ -438,11 +442,16 @@ def run_way(
             if way == "after":
                 out["find_suspects_s"] = round(find_suspects(s), 2)
             cpu_fix0 = process_cpu_s(proc.pid)
-            fixes = []
+            fixes, retries = [], []
             for p in planted:
                 before = Counter(s.actions)
                 t0 = time.perf_counter()
-                how = (fix_before if way == "before" else fix_after)(s, p)
+                fix = fix_before if way == "before" else fix_after
+                try:
+                    how = fix(s, p)
+                except PlaywrightTimeout:
+                    retries.append({"file": p.file, "kind": p.kind})
+                    how = fix(s, p) + " (redone)"
                 seconds = time.perf_counter() - t0
                 n = sum((s.actions - before).values())
                 fixes.append(
@@ -483,6 +492,7 @@ def run_way(
         "server_cpu_seconds_fixing": round(cpu1 - cpu_fix0, 2),
         "server_cpu_seconds_total": round(cpu1 - cpu0, 2),
         "fixes": fixes,
+        "retries": retries,
         "check": check,
     }
 

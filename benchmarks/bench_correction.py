@@ -405,8 +405,9 @@ def find_suspects(s: Session) -> float:
 
     t0 = time.perf_counter()
     s.click(s.page.locator(".canapy-find-suspects button"))
-    expect(s.page.locator(".canapy-suspect-info").first).to_contain_text("segments judged")
-    expect(s.page.locator(".canapy-suspects .tabulator-row").first).to_be_visible()
+    info = s.page.locator(".canapy-suspect-info").first
+    expect(info).to_contain_text("segments judged", timeout=WAIT_MS)
+    expect(s.page.locator(".canapy-suspects .tabulator-row").first).to_be_visible(timeout=WAIT_MS)
     return time.perf_counter() - t0
 
 
@@ -442,6 +443,8 @@ def run_way(
             if way == "after":
                 out["find_suspects_s"] = round(find_suspects(s), 2)
             cpu_fix0 = process_cpu_s(proc.pid)
+            page.set_default_timeout(FIX_TIMEOUT_MS)  # a stuck fix is redone, not waited on
+            expect.set_options(timeout=FIX_TIMEOUT_MS)
             fixes, retries = [], []
             for p in planted:
                 before = Counter(s.actions)
@@ -449,7 +452,12 @@ def run_way(
                 fix = fix_before if way == "before" else fix_after
                 try:
                     how = fix(s, p)
-                except PlaywrightTimeout:
+                except PlaywrightTimeout as exc:
+                    shot = (
+                        Path(tempfile.gettempdir()) / f"bench-correction-{way}-{len(retries)}.png"
+                    )
+                    page.screenshot(path=shot, full_page=True)
+                    print(f"{way}: redoing {p.file} ({exc}); page: {shot}", flush=True)
                     retries.append({"file": p.file, "kind": p.kind})
                     how = fix(s, p) + " (redone)"
                 seconds = time.perf_counter() - t0
@@ -466,6 +474,7 @@ def run_way(
                 print(
                     f"{way}: {p.kind:8s} {p.file} {how}: {n} actions, {seconds:.2f} s", flush=True
                 )
+            expect.set_options(timeout=WAIT_MS)
             t0 = time.perf_counter()
             s.click(page.locator(".canapy-save button"))
             expect(page.locator(".canapy-edit-state div").first).to_contain_text(

@@ -220,7 +220,12 @@ def correction_table(doc: dict) -> list[str]:
             [
                 way,
                 f"{w['n_actions']} ({acts})",
-                f"{w['fix_seconds']:g} s",
+                f"{w['fix_seconds']:g} s"
+                + (
+                    f" ({len(w['retries'])} fix redone after a 90 s wait, included)"
+                    if w.get("retries")
+                    else ""
+                ),
                 "—" if found is None else f"{found:g} s",
                 f"{w['server_cpu_seconds_total']:g} s",
                 f"version {check['version']}: "

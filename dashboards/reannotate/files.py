@@ -58,7 +58,7 @@ class RecordingsPanel(pn.viewable.Viewer):
             # the file name and the counts keep their width; the labels take the rest and
             # wrap onto a second line when a file uses many (never cut off)
             layout="fit_columns",
-            widths={"file": 250, "annotated": 112, "segments": 108},
+            widths={"file": 268, "annotated": 112, "segments": 108},
             formatters={"labels": {"type": "textarea"}},
             configuration={"columnDefaults": {"tooltip": True}},
         )

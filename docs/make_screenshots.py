@@ -64,7 +64,8 @@ def _serve(data: Path, runs: Path, log: Path) -> tuple[subprocess.Popen, str]:
 def _styled(page, css: str) -> None:
     """Wait until the table ``css`` is drawn with Tabulator's style sheet (loaded after the
     rows on a busy machine: a picture taken before shows raw text)."""
-    cell = page.locator(f"{css} .tabulator-cell").first
+    print(f"waiting for the style of {css}", flush=True)
+    cell = page.locator(f"{css} .tabulator-cell:not(.tabulator-frozen)").first  # not the index
     cell.wait_for()
     page.wait_for_function(
         "el => getComputedStyle(el).display !== 'block'", arg=cell.element_handle()
@@ -94,6 +95,7 @@ def main() -> int:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.set_default_timeout(WAIT_MS)
                 page.goto(url, timeout=WAIT_MS)
+                print("page loaded", flush=True)
                 expect(page.locator(".canapy-data-summary div").first).to_contain_text(
                     "audio files"
                 )

@@ -1,5 +1,5 @@
 """Tables of the accuracy-side benchmarks: ``bench_accuracy``, ``bench_review``,
-``bench_dashboard`` (see ``table_kit`` for how a table is declared)."""
+``bench_dashboard``, ``bench_correction`` (see ``table_kit`` for how a table is declared)."""
 
 from __future__ import annotations
 
@@ -129,11 +129,40 @@ def dashboard_table(doc: dict) -> list[str]:
     return table([*header, "payload", "zoom redraw"], rows)
 
 
+def correction_table(doc: dict) -> list[str]:
+    """``bench_correction``: actions and page time to fix the planted errors, per way."""
+    rows = []
+    for way, w in doc["ways"].items():
+        acts = ", ".join(f"{n} {kind}" for kind, n in sorted(w["actions"].items()))
+        found = w.get("find_suspects_s")
+        check = w["check"]
+        rows.append(
+            [
+                way,
+                f"{w['n_actions']} ({acts})",
+                f"{w['fix_seconds']:g} s"
+                + (
+                    f" ({len(w['retries'])} fix redone after a 90 s wait, included)"
+                    if w.get("retries")
+                    else ""
+                ),
+                "—" if found is None else f"{found:g} s",
+                f"{w['server_cpu_seconds_total']:g} s",
+                f"version {check['version']}: "
+                + ("all fixed" if check["all_fixed"] else "NOT all fixed")
+                + f" (largest edge error {check.get('max_boundary_error_ms', float('nan')):g} ms)",
+            ]
+        )
+    header = ["way", "user actions", "page time (fixes)", "find suspects", "server CPU"]
+    return table([*header, "saved version vs clean"], rows)
+
+
 TABLES = {
     "accuracy": Table("accuracy", accuracy_table),
     "training": Table("accuracy", training_table),
     "readme-accuracy": Table("accuracy", readme_table),
     "review": Table("review", review_table),
     "dashboard": Table("dashboard", dashboard_table),
+    "correction": Table("correction", correction_table),
 }
 """Block name -> table (see ``table_kit.Table``)."""

@@ -2,7 +2,8 @@
 
 A syllable error rate of 0.0 on two held-out files, or a per-class row of 0.000 for a label
 the model never saw, reads like a measurement and is not one. :func:`score_caveats` says
-so in words, for the dashboard's Evaluate tab and any script printing scores.
+so in words; :func:`evaluation_caveats` applies it to an evaluation result, for the
+dashboard's Evaluate tab and ``canapy evaluate`` alike (one wording, one rule).
 
 Examples
 --------
@@ -16,8 +17,12 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-__all__ = ["MIN_TEST_FILES", "score_caveats"]
+if TYPE_CHECKING:
+    from canapy.metrics import EvaluationResult
+
+__all__ = ["MIN_TEST_FILES", "evaluation_caveats", "score_caveats"]
 
 MIN_TEST_FILES = 5
 """Fewer scored files than this earns a warning."""
@@ -63,3 +68,29 @@ def score_caveats(
             "construction, not a measurement; retrain with examples of them"
         )
     return out
+
+
+def evaluation_caveats(
+    result: EvaluationResult,
+    model_labels: Iterable[str] | None = None,
+    n_files: int | None = None,
+) -> list[str]:
+    """:func:`score_caveats` of an evaluation result.
+
+    Parameters
+    ----------
+    result : EvaluationResult
+        The scores (its per-class rows name the labels scored, its per-file rows the files).
+    model_labels : iterable of str, optional
+        Labels the model can produce (``Annotator.labels``); unknown: no label warning.
+    n_files : int, optional
+        Number of files scored; default: the rows of ``result.per_file``.
+
+    Returns
+    -------
+    list of str
+        One sentence per problem (empty when there is none).
+    """
+    test_labels = [str(x) for x in result.per_class.index]
+    n = len(result.per_file) if n_files is None else int(n_files)
+    return score_caveats(n, test_labels, test_labels if model_labels is None else model_labels)

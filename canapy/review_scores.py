@@ -17,7 +17,14 @@ import pandas as pd
 
 from canapy.labels import frame_targets
 
-__all__ = ["MERGE_RATE", "assign_folds", "merge_candidates", "segment_votes", "suspicion_scores"]
+__all__ = [
+    "MERGE_RATE",
+    "assign_folds",
+    "label_confidence",
+    "merge_candidates",
+    "segment_votes",
+    "suspicion_scores",
+]
 
 MERGE_RATE = 0.25
 """Two labels are flagged ``merge?`` when each is heard as the other this often."""
@@ -59,22 +66,87 @@ def segment_votes(
     >>> segment_votes(p, [0.005, 0.025], [0.025, 0.035], hop_s=0.01).round(2).tolist()
     [[1.7, 0.3], [0.1, 0.9]]
     """
+    return _segment_sums(proba, onsets_s, offsets_s, hop_s, boundary_s)[0][:, 1:]
+
+
+def _segment_sums(
+    proba: np.ndarray,
+    onsets_s: Sequence[float],
+    offsets_s: Sequence[float],
+    hop_s: float,
+    boundary_s: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities of every class summed over each segment's frames, and frame counts.
+
+    Returns ``(sums, counts)`` of shapes ``(n_segments, n_classes)`` and ``(n_segments,)``;
+    a segment left without a frame takes the frame nearest its middle (count 1).
+    """
     proba = np.asarray(proba, dtype=np.float64)
     n, n_classes = proba.shape
     k = len(onsets_s)
     if k == 0 or n == 0:
-        return np.zeros((k, n_classes - 1))
+        return np.zeros((k, n_classes)), np.zeros(k, dtype=np.int64)
     ids = [str(i) for i in range(1, k + 1)]
     owner = frame_targets(onsets_s, offsets_s, ids, n, hop_s, ["0", *ids], boundary_s)
-    votes = np.stack(
-        [np.bincount(owner, weights=proba[:, c], minlength=k + 1) for c in range(1, n_classes)],
+    sums = np.stack(
+        [np.bincount(owner, weights=proba[:, c], minlength=k + 1) for c in range(n_classes)],
         axis=1,
     )[1:]
     counts = np.bincount(owner, minlength=k + 1)[1:]
     for i in np.flatnonzero(counts == 0):  # very short segment overwritten by a neighbour
         mid = (float(onsets_s[i]) + float(offsets_s[i])) / 2.0
-        votes[i] = proba[min(n - 1, round(mid / hop_s)), 1:]
-    return votes
+        sums[i] = proba[min(n - 1, round(mid / hop_s))]
+        counts[i] = 1
+    return sums, counts
+
+
+def label_confidence(
+    proba: np.ndarray,
+    classes: Sequence[str],
+    segments: pd.DataFrame,
+    hop_s: float,
+) -> np.ndarray:
+    """A model's confidence in each segment's label: its mean probability over the segment.
+
+    What the dashboard shows when the mouse is over a hand-labelled segment: close to 1,
+    the model hears that label there; close to 0, it hears something else (a label worth
+    checking, see :func:`canapy.review.find_suspects`).
+
+    Parameters
+    ----------
+    proba : ndarray, shape (n_frames, n_classes)
+        The model's frame probabilities for the segments' recording (frame ``i`` centred at
+        ``i * hop_s``).
+    classes : sequence of str, length n_classes
+        The model's classes (column order of ``proba``).
+    segments : DataFrame
+        Columns ``onset_s, offset_s, label`` (seconds), one recording.
+    hop_s : float
+        Time between frames.
+
+    Returns
+    -------
+    ndarray of float, shape (n_segments,)
+        Mean probability of the segment's label over its frames; NaN for a label the model
+        does not know.
+
+    Examples
+    --------
+    >>> p = np.array([[1, 0, 0], [0, 0.9, 0.1], [0, 0.7, 0.3], [0, 0.2, 0.8]])
+    >>> segs = pd.DataFrame({"onset_s": [0.005, 0.025], "offset_s": [0.025, 0.035],
+    ...                      "label": ["a", "x"]})
+    >>> label_confidence(p, ["SIL", "a", "b"], segs, hop_s=0.01).round(2).tolist()
+    [0.8, nan]
+    """
+    index = {str(c): j for j, c in enumerate(classes)}
+    col = np.array([index.get(str(lab), -1) for lab in segments["label"]], dtype=np.int64)
+    sums, counts = _segment_sums(
+        proba, segments["onset_s"].to_numpy(float), segments["offset_s"].to_numpy(float), hop_s
+    )
+    if not len(col):
+        return np.zeros(0)
+    mean = sums[np.arange(len(col)), np.maximum(col, 0)] / np.maximum(counts, 1)
+    return np.where(col >= 0, mean, np.nan)
 
 
 def suspicion_scores(

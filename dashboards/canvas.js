@@ -14,7 +14,14 @@ state.specH = () => data.spec_height;
 state.height = () => TOP + data.spec_height + TRACK * state.segs.length + AXIS;
 state.xOf = (t) => L + (t - state.view[0]) / (state.view[1] - state.view[0]) * state.width();
 state.tOf = (x) => state.view[0] + (x - L) / state.width() * (state.view[1] - state.view[0]);
-state.emit = (ev) => { state.n += 1; ev.n = state.n; data.event = ev; };
+// Each event carries the few before it: Panel keeps only the last value of a property
+// changed twice before the server reads it (a key typed right after a drawn stretch).
+state.recent = state.recent || [];
+state.emit = (ev) => {
+  state.n += 1; ev.n = state.n;
+  data.event = {...ev, earlier: state.recent.slice()};
+  state.recent = [...state.recent, ev].slice(-8);
+};
 
 state.setView = (v) => {
   const dur = Math.max(data.duration, 1e-3);
@@ -47,7 +54,7 @@ state.syncView = (delay) => {
 state.newTracks = () => {
   state.segs = (data.tracks || []).map((tr) => ({
     name: tr.name,
-    segs: tr.segs.map((s) => ({on: s[0], off: s[1], label: String(s[2]), id: s[3] || ''})),
+    segs: tr.segs.map((s) => ({on: s[0], off: s[1], label: String(s[2]), id: s[3] || '', conf: s[4]})),
   }));
   const k = state.segs.findIndex((tr) => tr.name === data.editable);
   canvas.dataset.segments = JSON.stringify(k >= 0 ? data.tracks[k].segs : []);
@@ -212,6 +219,29 @@ state.draw = () => {
   }
   ctx.textAlign = 'left';
   ctx.fillText('s', x0 + W + 2, ay + 6);
+  state.drawTip();
+};
+
+// -- hover: what the segment under the mouse is ------------------------------------------
+state.tipText = (tr, s) => {
+  const ms = Math.round((s.off - s.on) * 1000);
+  let text = `${s.label}  ${s.on.toFixed(3)}–${s.off.toFixed(3)} s  (${ms} ms)`;
+  if (s.conf !== null && s.conf !== undefined) {
+    text += tr.name === data.editable || tr.name === 'reference'
+      ? `  model confidence ${s.conf.toFixed(2)}` : `  confidence ${s.conf.toFixed(2)}`;
+  }
+  return text;
+};
+state.drawTip = () => {
+  const t = state.tip;
+  canvas.dataset.hover = t ? t.text : '';
+  if (!t || state.drag) return;
+  ctx.font = '12px sans-serif'; ctx.textBaseline = 'middle'; ctx.textAlign = 'left';
+  const w = ctx.measureText(t.text).width + 10, h = 20;
+  const x = Math.min(Math.max(L, t.x + 12), L + state.width() - w), y = Math.max(TOP, t.y - h - 6);
+  ctx.fillStyle = 'rgba(255,255,255,0.95)'; ctx.fillRect(x, y, w, h);
+  ctx.strokeStyle = '#555'; ctx.lineWidth = 1; ctx.strokeRect(x, y, w, h);
+  ctx.fillStyle = '#000'; ctx.fillText(t.text, x + 5, y + h / 2);
 };
 
 // -- mouse -------------------------------------------------------------------------------
@@ -321,12 +351,15 @@ state.hover = (e) => {
   const [x, y] = state.pos(e);
   const k = state.trackAt(y);
   let cur = data.drag_mode === 'pan' ? 'grab' : 'crosshair';
-  if (data.drag_mode === 'edit' && k >= 0 && state.segs[k].name === data.editable) {
-    const h = state.hit(k, x);
-    if (h) cur = h.edge === 'body' ? 'move' : 'ew-resize';
+  const h = k >= 0 ? state.hit(k, x) : null;
+  if (data.drag_mode === 'edit' && h && state.segs[k].name === data.editable) {
+    cur = h.edge === 'body' ? 'move' : 'ew-resize';
   }
   canvas.style.cursor = cur;
+  const tip = h ? {text: state.tipText(h.track, h.seg), x: x, y: y} : null;
+  if (tip || state.tip) { state.tip = tip; state.draw(); }  // the tip follows the mouse
 };
+state.leave = () => { if (state.tip) { state.tip = null; state.draw(); } };
 
 state.wheel = (e) => {
   e.preventDefault();
@@ -368,7 +401,11 @@ state.key = (e) => {
   } else return;
   e.preventDefault();
   e.stopPropagation();  // the page's single-key shortcuts do not see it
-  if (ev && ev.kind === 'add') data.pending = [];  // one stretch, one segment
+  if (ev && ev.kind === 'add') {  // one stretch, one segment: it holds the selection now,
+    data.pending = [];             // so the next key relabels it before the server answers
+    data.selected = {source: data.editable, onset_s: ev.onset_s, offset_s: ev.offset_s};
+    canvas.focus();
+  }
   if (ev) state.emit(ev);
 };
 
@@ -407,6 +444,7 @@ state.play = () => {
 state.remove = () => {
   canvas.removeEventListener('mousedown', state.down);
   canvas.removeEventListener('mousemove', state.hover);
+  canvas.removeEventListener('mouseleave', state.leave);
   canvas.removeEventListener('wheel', state.wheel);
   canvas.removeEventListener('keydown', state.key);
   if (state.observer) state.observer.disconnect();
@@ -415,6 +453,7 @@ state.remove = () => {
 
 canvas.addEventListener('mousedown', state.down);
 canvas.addEventListener('mousemove', state.hover);
+canvas.addEventListener('mouseleave', state.leave);
 canvas.addEventListener('wheel', state.wheel, {passive: false});
 canvas.addEventListener('keydown', state.key);
 state.observer = new ResizeObserver(() => state.resize());

@@ -145,15 +145,19 @@ class EvaluateTab(pn.viewable.Viewer):
 
     def _show_caveats(self) -> None:
         """Too few scored files, test labels the model cannot produce: said, not hidden."""
-        from canapy.caveats import score_caveats
+        from canapy.caveats import evaluation_caveats, score_caveats
 
         state = self.state
         kind = state.eval_model if state.eval_model in state.evaluation else None
         kind = kind or next(iter(state.evaluation), None)
         result, annotator = state.evaluation.get(kind), state.annotators.get(kind)
-        test_labels = list(result.per_class.index) if result is not None else []
-        model_labels = list(annotator.labels) if annotator is not None else test_labels
-        caveats = score_caveats(len(state.evaluation_paths), test_labels, model_labels)
+        labels = list(annotator.labels) if annotator is not None else None
+        n_files = len(state.evaluation_paths)
+        caveats = (
+            evaluation_caveats(result, labels, n_files)
+            if result is not None
+            else score_caveats(n_files, [], [])
+        )
         self._caveats.object = "  \n".join(f"**Caution:** {c}." for c in caveats)
         self._caveats.visible = bool(caveats)
 

@@ -66,7 +66,7 @@ class ReannotateTab(pn.viewable.Viewer):
             ),
             pn.Row(self.map, sizing_mode="stretch_width"),
             pn.Row(
-                pn.Column(self.recordings, width=600),
+                pn.Column(self.recordings, width=680),  # file names and 13 labels fit
                 pn.Column(self.classes, self.unlabelled, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width",
             ),

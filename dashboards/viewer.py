@@ -8,8 +8,10 @@ spectrogram of the visible window, so a multi-minute file stays sharp. A frequen
 and a contrast slider act in the browser. Playback starts at the cursor (a click) at 1×,
 0.5× or 0.25× with a moving playhead.
 
-When :attr:`SpectrogramViewer.editable` names a track, the mouse and keys edit it: drag an
-edge or a box, draw a new segment on an empty stretch and type its label key, Del
+Hovering a box shows its label, times, duration and (when a model has predicted the file)
+the confidence sent with it. When :attr:`SpectrogramViewer.editable` names a track, the
+mouse and keys edit it: drag an edge or a box, draw a new segment on an empty stretch and
+type its label key (the new segment keeps the selection: the next key relabels it), Del
 deletes, Ctrl+Z undoes. The viewer only *reports* these as :attr:`edit_request`; the
 Re-annotate editor turns them into :mod:`canapy.edits` calls through the correction state.
 """
@@ -83,6 +85,11 @@ def wav_data_url(pcm: np.ndarray, sample_rate: int) -> str:
     return "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _finite(x: Any) -> float | None:
+    """A number JSON can carry: None for missing or NaN (a label the model does not know)."""
+    return None if x is None or not np.isfinite(x) else round(float(x), 4)
+
+
 def _magma() -> list[str]:
     from bokeh.palettes import Magma256
 
@@ -117,6 +124,7 @@ class SpectrogramViewer(pn.viewable.Viewer):
         self._overview: SpectrogramImage | None = None
         self._shown_range: tuple[float, float] | None = None
         self._freq_set_by_user = False
+        self._last_event = 0  # the counter ``n`` of the last canvas event handled
         self.last_clip: np.ndarray | None = None
         self._title = pn.pane.Markdown(
             "*No recording selected.*", margin=(0, 10), css_classes=["canapy-viewer-title"]
@@ -318,13 +326,14 @@ class SpectrogramViewer(pn.viewable.Viewer):
                 rows.append({"name": name, "segs": []})
                 continue
             ids = seg["segment_id"].astype(str) if "segment_id" in seg else [""] * len(seg)
+            conf = seg["confidence"] if "confidence" in seg else [None] * len(seg)
             rows.append(
                 {
                     "name": name,
                     "segs": [
-                        [float(a), float(b), str(lab), sid]
-                        for a, b, lab, sid in zip(
-                            seg["onset_s"], seg["offset_s"], seg["label"], ids, strict=True
+                        [float(a), float(b), str(lab), sid, _finite(c)]
+                        for a, b, lab, sid, c in zip(
+                            seg["onset_s"], seg["offset_s"], seg["label"], ids, conf, strict=True
                         )
                     ],
                 }
@@ -392,7 +401,22 @@ class SpectrogramViewer(pn.viewable.Viewer):
 
     # -- interaction ------------------------------------------------------------------------
     def _on_event(self, event: param.parameterized.Event) -> None:
-        ev = dict(event.new or {})
+        """Handle the canvas' last action and any earlier one the server has not seen.
+
+        Two actions in quick succession (a drawn stretch's key, then a relabel key) can
+        reach the server as one change: each event lists the few before it (``earlier``),
+        and the counter ``n`` tells which are new.
+        """
+        last = dict(event.new or {})
+        n = last.get("n")
+        if n is not None and n < self._last_event:  # the page was reloaded: it counts anew
+            self._last_event = 0
+        for ev in [*last.pop("earlier", []), last]:
+            if ev.get("n") is None or ev["n"] > self._last_event:
+                self._last_event = max(self._last_event, ev.get("n") or 0)
+                self._handle(dict(ev))
+
+    def _handle(self, ev: dict[str, Any]) -> None:
         kind = ev.pop("kind", None)
         if kind == "select":
             self.select_segment(ev["source"], ev["onset_s"], ev["offset_s"], ev["label"])

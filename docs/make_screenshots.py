@@ -61,6 +61,17 @@ def _serve(data: Path, runs: Path, log: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}/"
 
 
+def _styled(page, css: str) -> None:
+    """Wait until the table ``css`` is drawn with Tabulator's style sheet (loaded after the
+    rows on a busy machine: a picture taken before shows raw text)."""
+    print(f"waiting for the style of {css}", flush=True)
+    cell = page.locator(f"{css} .tabulator-cell:not(.tabulator-frozen)").first  # not the index
+    cell.wait_for()
+    page.wait_for_function(
+        "el => getComputedStyle(el).display !== 'block'", arg=cell.element_handle()
+    )
+
+
 def _top(page) -> None:
     """Scroll back to the top of the page (a typed value scrolls its box into view)."""
     page.evaluate("window.scrollTo(0, 0)")
@@ -84,11 +95,13 @@ def main() -> int:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.set_default_timeout(WAIT_MS)
                 page.goto(url, timeout=WAIT_MS)
+                print("page loaded", flush=True)
                 expect(page.locator(".canapy-data-summary div").first).to_contain_text(
                     "audio files"
                 )
                 # the tables are drawn (touching the form earlier can catch them half-built)
                 expect(page.locator(".canapy-label-table .tabulator-row").first).to_be_visible()
+                _styled(page, ".canapy-label-table")
                 _top(page)
                 page.screenshot(path=args.out / "tab-train.png")
                 units = page.locator(".canapy-cfg-reservoir-units input")
@@ -105,6 +118,7 @@ def main() -> int:
                 canvas = page.locator(".canapy-eval-tab .canapy-viewer-plot canvas").first
                 expect(canvas).to_have_attribute("data-ready", "1")
                 expect(page.locator(".canapy-eval-tab .tabulator-row").first).to_be_visible()
+                _styled(page, ".canapy-eval-tab")
                 page.mouse.move(5, 5)
                 _top(page)
                 page.screenshot(path=args.out / "tab-evaluate.png")
@@ -112,6 +126,7 @@ def main() -> int:
                 page.locator(".bk-tab", has_text="Re-annotate").click()
                 canvas = page.locator(".canapy-reannotate-tab .canapy-viewer-plot canvas").first
                 expect(canvas).to_have_attribute("data-ready", "1")
+                _styled(page, ".canapy-segments")
                 rows = page.locator(".canapy-segments .tabulator-row")
                 rows.nth(5).click()
                 expect(

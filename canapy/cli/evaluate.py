@@ -33,21 +33,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print summary and per-class metrics; optionally write them as JSON."""
+    from canapy.caveats import evaluation_caveats
     from canapy.io_utils import atomic_write_json
     from canapy.progress import terminal_progress
-    from canapy.workflow import evaluate_run
+    from canapy.runs import load_annotators
+    from canapy.workflow import evaluate_annotators
 
     if args.json and Path(args.json).is_dir():  # fail before the work, not after it
         raise CanapyError(f"--json {args.json}: a folder; give a file name (e.g. metrics.json)")
     corpus = load_corpus(args)
-    models = [args.model] if args.model else None
+    annotators = load_annotators(args.run_dir, [args.model] if args.model else None)
+    paths = list(corpus.annotated)
     with terminal_progress("evaluate", args.quiet) as progress:
-        results = evaluate_run(args.run_dir, corpus, models, cache_dir(args), progress)
+        results = evaluate_annotators(annotators, corpus, paths, cache_dir(args), progress)
     print(f"{len(corpus.annotated)} files, {len(corpus.segments)} reference segments")
     print_metrics(results)
     for kind, res in results.items():
         print(f"\n{kind}: per-class (frame level)")
         print(res.per_class.round(3).to_string())
+    caveats: dict[str, list[str]] = {}  # the Evaluate tab's warnings, once each
+    for kind, res in results.items():
+        for text in evaluation_caveats(res, annotators[kind].labels, len(paths)):
+            caveats.setdefault(text, []).append(kind)
+    for text, kinds in caveats.items():
+        who = "" if len(kinds) == len(results) else f" ({', '.join(kinds)})"
+        print(f"\ncaution{who}: {text}.")
     if args.json:
         atomic_write_json(args.json, {k: v.to_dict() for k, v in results.items()})
         print(f"\nmetrics written to {args.json}")

@@ -148,7 +148,8 @@ class EditorPanel(pn.viewable.Viewer):
     def _tracks(self, path: str) -> dict[str, pd.DataFrame]:
         state = self.state
         ref = state.correction.segments_of(path)
-        tracks = {"reference": ref[["onset_s", "offset_s", "label", "segment_id"]]}
+        columns = ["onset_s", "offset_s", "label", "segment_id"]
+        tracks = {"reference": state.with_confidence(path, ref[columns])}
         sus = state.review.suspects
         if sus is not None:
             mine = sus[(sus["audio_path"] == path) & (sus["suggested"] != "")]
@@ -221,6 +222,7 @@ class EditorPanel(pn.viewable.Viewer):
         row = correction.segments_of(correction.review_path).iloc[idx[0]]
         on, off, label = float(row["onset_s"]), float(row["offset_s"]), str(row["label"])
         self._label.param.update(value=label, value_input=label)
+        self._label_pick.value = ""  # so that choosing any label, even the last one, fills it
         self._onset.value, self._offset.value = round(on, 4), round(off, 4)
         self._split_at.value = round((on + off) / 2, 4)
         sel = self.viewer.selected

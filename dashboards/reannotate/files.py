@@ -55,7 +55,12 @@ class RecordingsPanel(pn.viewable.Viewer):
             height=440,
             selectable=1,
             hidden_columns=["audio_path"],
-            layout="fit_data_table",
+            # the file name and the counts keep their width; the labels take the rest and
+            # wrap onto a second line when a file uses many (never cut off)
+            layout="fit_columns",
+            widths={"file": 268, "annotated": 112, "segments": 108},
+            formatters={"labels": {"type": "textarea"}},
+            configuration={"columnDefaults": {"tooltip": True}},
         )
         self._files.param.watch(self._on_row, ["selection"])
         show_model = pn.widgets.Checkbox.from_param(

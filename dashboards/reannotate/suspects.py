@@ -51,8 +51,21 @@ class SuspectsPanel(pn.viewable.Viewer):
             "canapy-suspects",
             height=300,
             selectable=1,
-            layout="fit_columns",  # long file names are cut, score and status stay visible
-            widths={"wave": 190},
+            # long file names are cut (the file is shown above); the other columns keep a
+            # width that holds their header, so an empty table stays readable too
+            layout="fit_columns",
+            widths={
+                "start": 72,
+                "end": 66,
+                "syll": 62,
+                "suggested": 104,
+                "score": 74,
+                "status": 80,
+            },
+            configuration={
+                "placeholder": "No suspects yet: click Find suspects.",
+                "columnDefaults": {"tooltip": True},  # the whole file name on hover
+            },
         )
         self._table.param.watch(self._on_row, ["selection"])
         self._shown_ids: list[str] = []

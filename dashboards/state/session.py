@@ -14,7 +14,6 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,9 @@ from canapy.exceptions import CanapyError, ModelError
 from canapy.progress import scaled
 from canapy.runs import RUN_COLUMNS, heldout_description, new_run_dir, runs_table
 
-from .correction import TRASH_LABEL, CorrectionState, StoredTable, read_store
+from .correction import TRASH_LABEL, CorrectionState
 from .form import ConfigForm
+from .loading import LoadedCorpus, load_data_folder
 from .registry import RegistryState
 from .review import ReviewState
 from .syllable_map import MapState
@@ -39,38 +39,6 @@ from .tasks import Dispatch, Progress, TaskRunner
 __all__ = ["AppState", "LoadedCorpus"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LoadedCorpus:
-    """What loading a data folder found (``corpus`` is None when it failed)."""
-
-    corpus: Any
-    error: str = ""
-    warnings: tuple[str, ...] = ()
-    audio_seconds: float = 0.0
-    stored: StoredTable | None = None
-
-
-def _load(folder: str, annot_format: str, progress: Progress) -> LoadedCorpus:
-    from canapy.corpus import load_corpus
-
-    try:
-        corpus = load_corpus(folder, annot_format=annot_format, skip_bad=True)
-    except CanapyError as exc:
-        return LoadedCorpus(None, str(exc))
-    warnings = [f"skipped: {p}" for p in corpus.problems] + corpus.check()
-    total = 0.0
-    for k, path in enumerate(corpus.audio_paths):
-        progress(k / max(1, len(corpus.audio_paths)), f"reading {path.name}")
-        with contextlib.suppress(CanapyError):
-            total += audio_info(path)[1]
-    try:
-        stored = read_store(folder, corpus)
-    except CanapyError as exc:
-        warnings.append(f"annotation store not used: {exc}")
-        stored = StoredTable(None, corpus.segments, None, tuple(map(str, corpus.annotated)))
-    return LoadedCorpus(corpus, "", tuple(warnings), total, stored)
 
 
 class AppState(param.Parameterized):
@@ -129,6 +97,7 @@ class AppState(param.Parameterized):
     eval_model = param.String(default=None, allow_None=True)
 
     predictions = param.Dict(default={}, doc="{kind: {audio_path: segments}} of the run.")
+    frame_proba = param.Dict(default={}, doc="{kind: {audio_path: (T, n_classes)}} behind them.")
     confusion_cell = param.Tuple(default=None, allow_None=True, length=2)
     confusion_files = param.DataFrame(default=None, allow_None=True)
     focus_path = param.String(default=None, allow_None=True)
@@ -190,7 +159,7 @@ class AppState(param.Parameterized):
 
     def tracks_for(self, path: str | Path) -> dict[str, pd.DataFrame]:
         """Annotation tracks of a file: the reference, then each model's prediction."""
-        tracks = {"reference": self.reference(path)}
+        tracks = {"reference": self.with_confidence(path, self.reference(path))}
         for kind in self.annotators:
             segs = self.predictions.get(kind, {}).get(str(path))
             if segs is not None:
@@ -233,7 +202,10 @@ class AppState(param.Parameterized):
                 self.correction.start(loaded.corpus, loaded.stored)
 
         return self.tasks.submit(
-            "loading the corpus", lambda p: _load(folder, fmt, p), apply, done="corpus loaded"
+            "loading the corpus",
+            lambda p: load_data_folder(folder, fmt, p),
+            apply,
+            done="corpus loaded",
         )
 
     def refresh_runs(self) -> None:
@@ -377,6 +349,7 @@ class AppState(param.Parameterized):
             heldout=dict(run.validation) if run else {},
             granularity=dict(run.granularity or {}) if run else {},
             predictions={},
+            frame_proba={},
             confusion_cell=None,
             confusion_files=None,
             eval_model=eval_model,
@@ -429,19 +402,41 @@ class AppState(param.Parameterized):
             return None
         annotators, cache, run = dict(self.annotators), self.cache_path, self.active_run
 
-        def job() -> dict[str, dict[str, pd.DataFrame]]:
-            return {k: predict_files(annotators[k], v, cache) for k, v in missing.items()}
+        def job() -> dict[str, dict[str, tuple]]:
+            return {
+                k: predict_files(annotators[k], v, cache, keep_proba=True)
+                for k, v in missing.items()
+            }
 
-        def apply(new: dict[str, dict[str, pd.DataFrame]]) -> None:
+        def apply(new: dict[str, dict[str, tuple]]) -> None:
             if run != self.active_run:
                 return  # the user switched runs meanwhile
             merged = {k: dict(v) for k, v in self.predictions.items()}
+            proba = {k: dict(v) for k, v in self.frame_proba.items()}
             for k, preds in new.items():
-                merged.setdefault(k, {}).update(preds)
-            self.predictions = merged
+                merged.setdefault(k, {}).update({p: segs for p, (segs, _) in preds.items()})
+                proba.setdefault(k, {}).update({p: f.astype("f4") for p, (_, f) in preds.items()})
+            self.param.update(frame_proba=proba, predictions=merged)
 
         n = len({p for v in missing.values() for p in v})
         return self.tasks.submit_view(f"annotating {n} file(s)", job, apply)
+
+    def with_confidence(self, path: str | Path, segments: pd.DataFrame) -> pd.DataFrame:
+        """``segments`` of ``path`` with the active model's ``confidence`` in each label.
+
+        The confidence is the model's mean probability of the segment's label over its
+        frames (:func:`canapy.review_scores.label_confidence`; NaN for a label it does not
+        know). ``segments`` come back unchanged until the model has predicted that file.
+        """
+        from canapy.review_scores import label_confidence
+
+        kind = self.eval_model if self.eval_model in self.annotators else None
+        kind = kind or next(iter(self.annotators), None)
+        proba = self.frame_proba.get(kind, {}).get(str(path))
+        if proba is None:
+            return segments
+        ann = self.annotators[kind]
+        return segments.assign(confidence=label_confidence(proba, ann.classes, segments, ann.hop_s))
 
     def select_confusion(self, true_label: str, pred_label: str) -> Future | None:
         """Find the files where ``true_label`` frames are predicted as ``pred_label``.

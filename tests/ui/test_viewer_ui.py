@@ -100,7 +100,7 @@ class Geometry:
 def _segments(canvas) -> list[tuple[float, float, str]]:
     """The recording's segments as the correction state holds them (sent to the canvas)."""
     rows = json.loads(canvas.get_attribute("data-segments"))
-    return [(on, off, label) for on, off, label, _ in rows]
+    return [(on, off, label) for on, off, label, *_ in rows]
 
 
 def _wait(page, canvas, condition: str, *args: float) -> None:
@@ -164,20 +164,29 @@ def test_draw_a_segment_label_it_by_key_delete_and_undo(server, browser):
     _drag(page, g.x(a), g.x(b), g.spec_y)  # on the spectrogram, over an empty stretch
     _wait(page, canvas, "c.dataset.pending.includes(',')")
     page.keyboard.press("E")
+    page.keyboard.press("C")  # at once: the new segment holds the selection and the keys
     n_segs = "JSON.parse(c.dataset.segments).length == a[0]"
     _wait(page, canvas, n_segs, len(segs) + 1)
+    n_c = "JSON.parse(c.dataset.segments).filter((s) => s[2] == 'C').length == a[0]"
+    _wait(page, canvas, n_c, sum(s[2] == "C" for s in segs) + 1)
     new = [s for s in _segments(canvas) if s not in segs]
     assert len(new) == 1
-    assert new[0][2] == "E"
+    assert new[0][2] == "C"  # added as E, relabelled C without a click on its box
     assert new[0][0] == pytest.approx(a, abs=max(FRAME_S, g.s_per_px))
     assert new[0][1] == pytest.approx(b, abs=max(FRAME_S, g.s_per_px))
-    # a click on its box selects it, a key relabels it, Delete removes it, Ctrl+Z undoes
-    g = Geometry(canvas)
-    page.mouse.click(g.x((new[0][0] + new[0][1]) / 2), g.track_y)
-    page.keyboard.press("C")
     expect(page.locator(".canapy-reannotate-tab .canapy-selection div").first).to_contain_text(
         "Selected: C"
     )
+    expect(page.locator(".canapy-edit-state div").first).to_contain_text(
+        "1 unsaved change(s)"
+    )  # one new segment
+    # hovering it says what it is
+    g = Geometry(canvas)
+    page.mouse.move(g.x((new[0][0] + new[0][1]) / 2), g.track_y)
+    _wait(page, canvas, "c.dataset.hover.startsWith('C ')")
+    ms = round((new[0][1] - new[0][0]) * 1000)
+    assert f"{new[0][0]:.3f}–{new[0][1]:.3f} s" in canvas.get_attribute("data-hover")
+    assert f"({ms} ms)" in canvas.get_attribute("data-hover")
     page.keyboard.press("Delete")
     _wait(page, canvas, n_segs, len(segs))
     page.keyboard.press("Control+z")

@@ -92,6 +92,12 @@ def test_training_fills_runs_and_evaluate_tab(app):
     assert "Held-out validation" in evaluate._source.object
     assert evaluate.viewer.path == app.state.focus_path
     assert list(evaluate.viewer.tracks) == ["reference", "syntactic", "nonsyntactic", "ensemble"]
+    # a few held-out files: the tab says so with the sentence `canapy evaluate` prints
+    n_files = len(app.state.evaluation_paths)
+    assert n_files < 5 and evaluate._caveats.visible
+    assert f"scored on only {n_files} file(s)" in evaluate._caveats.object
+    # the model predicted the file shown: its confidence goes with each reference segment
+    assert "confidence" in evaluate.viewer.tracks["reference"]
 
 
 def test_per_file_row_and_confusion_cell_open_the_viewer(app):
@@ -189,6 +195,52 @@ def test_viewer_zoom_recomputes_the_visible_window(tmp_path):
     assert cols_per_s > 10 * whole.db.shape[1] / whole.end_s  # sharper
     viewer.zoom_to(10.0, 12.0)  # the browser gets the sharper image
     assert viewer.canvas.image["start_s"] == pytest.approx(left)
+
+
+def test_viewer_handles_an_action_the_server_had_not_seen(corpus_dir):
+    # a key typed right after a drawn stretch: Panel may deliver only the last change, so
+    # each event lists the ones before it and none is handled twice
+    viewer = SpectrogramViewer(path=str(sorted(corpus_dir.glob("*.wav"))[0]), editable="reference")
+    seen = []
+    viewer.param.watch(lambda e: seen.append(e.new["kind"]), ["edit_request"])
+    add = {"kind": "add", "onset_s": 0.3, "offset_s": 0.4, "label": "b", "n": 1}
+    label = {"kind": "label", "onset_s": 0.3, "offset_s": 0.4, "label": "c", "n": 2}
+    viewer.canvas.event = {**label, "earlier": [add]}
+    assert seen == ["add", "label"]
+    viewer.canvas.event = {"kind": "undo", "n": 3, "earlier": [add, label]}
+    assert seen == ["add", "label", "undo"]
+
+
+def test_viewer_sends_each_segment_confidence_to_the_canvas(corpus_dir):
+    path = sorted(corpus_dir.glob("*.wav"))[0]
+    segs = pd.DataFrame(
+        {
+            "onset_s": [0.1, 0.3],
+            "offset_s": [0.2, 0.4],
+            "label": ["a", "z"],
+            "confidence": [0.91234, np.nan],
+        }
+    )
+    viewer = SpectrogramViewer(path=str(path), tracks={"reference": segs})
+    rows = viewer.canvas.tracks[0]["segs"]
+    assert [r[4] for r in rows] == [0.9123, None]  # NaN (unknown label): no figure
+
+
+def test_state_gives_reference_segments_the_model_confidence(corpus_dir):
+    from types import SimpleNamespace
+
+    from canapy.dashboards.state import AppState
+
+    state = AppState(data_dir=corpus_dir)
+    path = str(sorted(corpus_dir.glob("*.wav"))[0])
+    segs = pd.DataFrame({"onset_s": [0.0, 0.02], "offset_s": [0.02, 0.04], "label": ["a", "b"]})
+    assert "confidence" not in state.with_confidence(path, segs)  # nothing predicted yet
+    proba = np.array([[0.1, 0.9, 0.0]] * 2 + [[0.2, 0.6, 0.2]] * 2, dtype=np.float32)
+    state.annotators = {"m": SimpleNamespace(classes=["SIL", "a", "b"], hop_s=0.01)}
+    state.frame_proba = {"m": {path: proba}}
+    conf = state.with_confidence(path, segs)["confidence"].tolist()
+    assert conf == pytest.approx([0.9, 0.2])
+    state.close()
 
 
 def test_viewer_reports_unreadable_audio(tmp_path):

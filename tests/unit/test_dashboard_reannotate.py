@@ -223,3 +223,24 @@ def test_pure_helpers():
     assert ranked["file"].tolist() == ["b.wav", "a.wav"]
     cmp = compare_summaries({"frame_accuracy": 0.5}, None)
     assert cmp["after"].isna().all()
+
+
+def test_choosing_the_same_known_label_again_fills_the_label_box(corpus_dir, cache_dir):
+    # the segment editor: a new selection resets *Known labels*, so choosing the label
+    # chosen for the previous segment fills *Label* again (else Relabel used the old label)
+    from canapy.dashboards.reannotate import EditorPanel
+
+    state = _state(corpus_dir, cache_dir)
+    editor = EditorPanel(state=state)
+    path = state.corpus.audio_paths[0]
+    segs = state.correction.segments_of(path)
+    first, second = segs["segment_id"].iloc[:2]
+    other = next(lab for lab in editor._label_pick.options if lab not in ("", *segs["label"][:2]))
+    state.correction.select_segment(first)
+    editor._label_pick.value = other
+    assert editor._label.value == other
+    state.correction.select_segment(second)
+    assert editor._label.value == segs["label"].iloc[1] and editor._label_pick.value == ""
+    editor._label_pick.value = other
+    assert editor._label.value == other
+    state.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from canapy.config import ReadoutConfig, ReservoirConfig
 from canapy.exceptions import CanapyError
 from canapy.features import FeatureExtractor
 from canapy.models import EsnClassifier
+from canapy.threads import limited_threads
 
 __all__ = [
     "dask_submitter",
@@ -97,15 +99,26 @@ def open_client(
         cluster.close()
 
 
+def _pinned(fn: Callable, *args: Any) -> Any:
+    """``fn(*args)`` with one BLAS thread (or ``CANAPY_THREADS``), whatever the worker's setup."""
+    with limited_threads():
+        return fn(*args)
+
+
 def dask_submitter(client: Any, retries: int = 2) -> Callable[..., Any]:
     """``submit(fn, *args)`` on ``client``: a Dask future, retried ``retries`` times on error.
 
+    Each task runs with :func:`canapy.threads.limited_threads` (one BLAS thread unless
+    ``CANAPY_THREADS`` says otherwise): a worker started by hand, or a thread worker, would
+    otherwise let every task spread BLAS threads over cores the other workers are using.
+    Task keys start with ``fn``'s name (Dask's task stream and dashboard stay readable).
     Tasks are not ``pure``: the same arguments submitted twice run twice (a failed file can
     be resubmitted alone).
     """
 
     def submit(fn: Callable, *args: Any) -> Any:
-        return client.submit(fn, *args, retries=retries, pure=False)
+        key = f"{getattr(fn, '__name__', 'task')}-{uuid.uuid4().hex}"
+        return client.submit(_pinned, fn, *args, retries=retries, key=key)
 
     return submit
 
@@ -115,13 +128,18 @@ def _identity(obj: Any) -> Any:
 
 
 def share(client: Any, obj: Any) -> Any:
-    """A future of ``obj`` for tasks to take as an argument (sent to each worker once).
+    """A future of ``obj`` held by every worker, for tasks to take as an argument.
 
+    ``obj`` (e.g. the annotator) is sent once, then copied to each worker before the tasks
+    start: every worker unpickles it once, and the scheduler, seeing it everywhere, places
+    tasks by load rather than next to the only copy (which left one worker idle).
     It is computed by a task rather than scattered: if the workers holding it die, the
     scheduler computes it again instead of cancelling the tasks that need it (scattered
     data cannot be recomputed, see dask/distributed#3149).
     """
-    return client.submit(_identity, obj, pure=False)
+    future = client.submit(_identity, obj, pure=False)
+    client.replicate([future])
+    return future
 
 
 def in_order(

@@ -136,3 +136,20 @@ def test_killed_worker_tasks_are_redone(setup, annotator, tmp_path):
         assert killed and killed[0] not in client.run(os.getpid).values()  # it did die
     assert {Path(p).name for p in report.failed} == {"broken.wav"}, report.failed
     _same_files(tmp_path / "single", tmp_path / "dask")
+
+
+def _largest_blas_pool() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max((pool["num_threads"] for pool in threadpool_info()), default=1)
+
+
+def test_shared_object_is_on_every_worker_and_tasks_run_with_pinned_threads():
+    from canapy.threads import blas_threads
+
+    with open_client(workers=2, processes=False) as client:
+        shared = share(client, {"model": 1})
+        assert len(client.who_has([shared])[shared.key]) == 2  # no worker fetches it mid-run
+        task = dask_submitter(client)(_largest_blas_pool)
+        assert task.key.startswith("_largest_blas_pool-")
+        assert task.result() <= blas_threads()

@@ -20,6 +20,7 @@ A file whose task fails (after the executor's retries) is reported by name in
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ __all__ = [
     "AnnotationReport",
     "annotate_many",
     "local_submit",
+    "common_root",
+    "output_folder",
     "predict_chunk",
 ]
 
@@ -82,6 +85,29 @@ def predict_chunk(
     return out
 
 
+def output_folder(audio_path: str | Path, out_dir: str | Path, root: str | Path) -> Path:
+    """Where the annotation of ``audio_path`` goes: ``out_dir`` plus its sub-folder of ``root``.
+
+    Mirroring the layout keeps ``a/x.wav`` and ``b/x.wav`` apart (one ``x.csv`` each).
+
+    >>> output_folder("/data/a/x.wav", "/out", "/data").as_posix()
+    '/out/a'
+    >>> output_folder("/data/x.wav", "/out", "/data").as_posix()
+    '/out'
+    """
+    parent = Path(audio_path).absolute().parent
+    try:
+        return Path(out_dir) / parent.relative_to(Path(root).absolute())
+    except ValueError:  # not below root: flat, as before
+        return Path(out_dir)
+
+
+def common_root(paths: Sequence[str | Path]) -> Path | None:
+    """The deepest folder holding every one of ``paths`` (None for no path)."""
+    parents = [str(Path(p).absolute().parent) for p in paths]
+    return Path(os.path.commonpath(parents)) if parents else None
+
+
 @dataclass
 class AnnotationReport:
     """What :func:`annotate_many` did."""
@@ -110,8 +136,13 @@ def annotate_many(
     progress: ProgressFn | None = None,
     submit: Submit = local_submit,
     model: Any = None,
+    root: str | Path | None = None,
 ) -> AnnotationReport:
     """Annotate audio files and write one annotation file each into ``out_dir``.
+
+    The sub-folder layout of the audio files below ``root`` is mirrored in ``out_dir``
+    (``root/a/x.wav`` -> ``out_dir/a/x.csv``), so files of the same name in different
+    folders get annotation files of their own.
 
     Parameters
     ----------
@@ -139,6 +170,9 @@ def annotate_many(
     model : optional
         What to pass to tasks in place of ``annotator`` (e.g. a Dask future of it,
         scattered once to every worker); default ``annotator``.
+    root : path, optional
+        Folder whose layout is mirrored (e.g. the folder given to ``canapy annotate``);
+        default: the deepest folder holding every file.
 
     Returns
     -------
@@ -146,6 +180,7 @@ def annotate_many(
     """
     report = AnnotationReport()
     settings = settings or StreamSettings()
+    root = common_root(paths) if root is None else Path(root)
     model = annotator if model is None else model
     durations: dict[str, float] = {}
     for p in paths:
@@ -165,7 +200,8 @@ def annotate_many(
 
     def write(path: str, segs: pd.DataFrame) -> None:
         table = segs.assign(audio_path=path)
-        report.written.append(write_annotation(table, Path(path), Path(out_dir), annot_format))
+        folder = output_folder(path, out_dir, root) if root is not None else Path(out_dir)
+        report.written.append(write_annotation(table, Path(path), folder, annot_format))
 
     short = [p for p, d in durations.items() if d <= stream_above_s]
     long = [p for p, d in durations.items() if d > stream_above_s]

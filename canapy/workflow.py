@@ -413,8 +413,12 @@ def annotate_files(
     gate: ActivityGate | None = None,
     submit: Submit | None = None,
     model: object = None,
+    root: str | Path | None = None,
 ) -> list[Path]:
     """Annotate audio files and write one annotation file each into ``out_dir``.
+
+    The sub-folders of the files below ``root`` (default: the deepest folder holding them
+    all) are mirrored in ``out_dir``: ``a/x.wav`` and ``b/x.wav`` get one file each.
 
     Files longer than ``annotate.stream_above_s`` are streamed with bounded memory (see
     :mod:`canapy.streaming`) and, given a ``gate``, only their sound-bearing stretches go
@@ -445,6 +449,7 @@ def annotate_files(
         progress=progress,
         **({"submit": submit} if submit is not None else {}),
         model=model,
+        root=root,
     )
     if report.failed:
         raise PartialAnnotationError(report)

@@ -66,6 +66,9 @@ def audio_files(folder: Path) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     """Annotate every audio file and write one annotation file each.
 
+    Sub-folders of ``audio_dir`` are mirrored in the output folder (``a/x.wav`` and
+    ``b/x.wav`` are written to ``a/x.csv`` and ``b/x.csv``).
+
     A file that cannot be annotated is reported by name at the end (exit status 2); the
     others are written anyway.
     """
@@ -109,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
                 cache_dir(args),
                 progress,
                 gate=gate,
+                root=Path(args.audio_dir) if Path(args.audio_dir).is_dir() else None,
                 **extra,
             )
         except PartialAnnotationError as exc:

@@ -26,13 +26,19 @@ piece_s = 6.0
 """
 
 
-def test_annotate_streams_long_files_and_names_the_failures(tmp_path, capsys):
+def train_small_run(tmp_path: Path, n_files: int) -> Path:
+    """A run folder trained on a small example corpus with :data:`CONFIG`."""
     data = tmp_path / "data"
-    assert main(["example", str(data), "--n-files", "4"]) == 0
+    assert main(["example", str(data), "--n-files", str(n_files)]) == 0
     (tmp_path / "cfg.toml").write_text(CONFIG)
     run = tmp_path / "run"
     args = ["train", str(data), "-o", str(run), "--quiet", "--no-cache"]
     assert main([*args, "--config", str(tmp_path / "cfg.toml")]) == 0
+    return run
+
+
+def test_annotate_streams_long_files_and_names_the_failures(tmp_path, capsys):
+    run = train_small_run(tmp_path, 4)
     gate = load_gate(run / "gate.json")
     assert gate.threshold > 0
     audio = tmp_path / "audio"
@@ -66,12 +72,7 @@ def test_annotate_mirrors_sub_folders_in_process_and_on_workers(tmp_path, capsys
 
     import canapy.distributed
 
-    data = tmp_path / "data"
-    assert main(["example", str(data), "--n-files", "3"]) == 0
-    (tmp_path / "cfg.toml").write_text(CONFIG)
-    run = tmp_path / "run"
-    args = ["train", str(data), "-o", str(run), "--quiet", "--no-cache"]
-    assert main([*args, "--config", str(tmp_path / "cfg.toml")]) == 0
+    run = train_small_run(tmp_path, 3)
     audio = tmp_path / "audio"
     rng = np.random.default_rng(5)
     for sub in ("a", "b", "b/deeper", ""):  # the same name in several folders

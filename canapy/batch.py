@@ -40,8 +40,8 @@ __all__ = [
     "CHUNK_FILES",
     "AnnotationReport",
     "annotate_many",
-    "local_submit",
     "common_root",
+    "local_submit",
     "output_folder",
     "predict_chunk",
 ]

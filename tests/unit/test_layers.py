@@ -68,6 +68,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.runs",
         "canapy.training",
         "canapy.workflow",
+        "canapy.evaluation",
         "canapy.review",
         "canapy.review_scores",
         "canapy.accept",

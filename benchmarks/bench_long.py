@@ -223,7 +223,9 @@ def dask_comparison(run: Path, tmp: Path, train_dir: Path, cache: Path, workers:
             "cpu_ratio": round(dask["cpu_s"] / single["cpu_s"], 2),
             "annotation_files_identical": same_bytes(one, many),
         }
+    # Both from a warm feature cache (filled by the first run below): the same work.
     base = ["train", str(train_dir), "--quiet", "--cache-dir", str(cache), "-o"]
+    run_child([*base, str(tmp / "train_warm_up")])
     single = run_child([*base, str(tmp / "train_1")])
     print("train one process", single, flush=True)
     dask = run_child([*base, str(tmp / f"train_{workers}"), "--workers", str(workers)])

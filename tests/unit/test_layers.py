@@ -58,6 +58,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.corpus",
         "canapy.edits",
         "canapy.store",
+        "canapy.store_files",
         "canapy.annotator",
         "canapy.synthetic",
         "canapy.synthetic_canary",

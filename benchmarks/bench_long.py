@@ -201,14 +201,19 @@ def recordings(run: Path, tmp: Path, test: list[Path], lengths, ungated) -> Iter
         yield row
 
 
-def dask_comparison(run: Path, tmp: Path, train_dir: Path, cache: Path, workers: int) -> dict:
-    """One process vs ``workers`` Dask workers: 30 files, a 2 h file, training."""
+def dask_comparison(
+    run: Path, tmp: Path, out: dict, save, workers: int, long_s: float, train_dir: Path | None
+) -> None:
+    """One process vs ``workers`` Dask workers: 30 files, a long file, training; into ``out``.
+
+    ``save()`` is called after each case (a busy machine may not let all of them finish).
+    """
     files = [DATA / f"Bird0_{i}.wav" for i in range(30, 60)]
-    out: dict = {"measured": measured_now(), "workers": workers}
+    out.update(measured=measured_now(), workers=workers)
     long_dir = tmp / "dask_long"
     long_dir.mkdir()
-    build_recording(long_dir / "long_7200s.wav", 7200, files[10:], seed=1)
-    cases = {"files_30": corpus_dir(tmp, "dask_files", files), "long_2h": long_dir}
+    build_recording(long_dir / f"long_{int(long_s)}s.wav", long_s, files[10:], seed=1)
+    cases = {"files_30": corpus_dir(tmp, "dask_files", files), f"long_{int(long_s)}s": long_dir}
     for name, folder in cases.items():
         one, many = tmp / f"{name}_1", tmp / f"{name}_{workers}"
         base = ["annotate", str(run), str(folder), "--quiet", "--no-cache", "-o"]
@@ -223,6 +228,10 @@ def dask_comparison(run: Path, tmp: Path, train_dir: Path, cache: Path, workers:
             "cpu_ratio": round(dask["cpu_s"] / single["cpu_s"], 2),
             "annotation_files_identical": same_bytes(one, many),
         }
+        save()
+    if train_dir is None:
+        return
+    cache = tmp / "cache"
     # Both from a warm feature cache (filled by the first run below): the same work.
     base = ["train", str(train_dir), "--quiet", "--cache-dir", str(cache), "-o"]
     run_child([*base, str(tmp / "train_warm_up")])
@@ -239,7 +248,7 @@ def dask_comparison(run: Path, tmp: Path, train_dir: Path, cache: Path, workers:
             tmp / "train_1", tmp / f"train_{workers}"
         ),
     }
-    return out
+    save()
 
 
 def main() -> None:
@@ -249,6 +258,10 @@ def main() -> None:
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-equivalence", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="Dask workers to compare")
+    parser.add_argument(
+        "--dask-long", type=float, default=7200, help="seconds of the long file of the Dask check"
+    )
+    parser.add_argument("--skip-dask-train", action="store_true")
     parser.add_argument("--run", help="use this trained run folder instead of training one")
     parser.add_argument(
         "--into", help="add to this result file (its other sections are kept) instead of a new one"
@@ -292,8 +305,16 @@ def main() -> None:
             print("streaming vs whole", result["streaming_vs_whole"], flush=True)
             save()
         if not args.skip_dask:
-            result["dask"] = dask_comparison(run, tmp, train_dir, cache, args.workers)
-            save()
+            result["dask"] = {}
+            dask_comparison(
+                run,
+                tmp,
+                result["dask"],
+                save,
+                args.workers,
+                args.dask_long,
+                None if args.skip_dask_train else train_dir,
+            )
     print(f"results in {path}")
 
 

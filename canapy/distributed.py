@@ -38,6 +38,7 @@ __all__ = [
     "in_order",
     "open_client",
     "share",
+    "task_options",
 ]
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,21 @@ def share(client: Any, obj: Any) -> Any:
     future = client.submit(_identity, obj, pure=False)
     client.replicate([future])
     return future
+
+
+def task_options(client: Any | None, model: Any = None) -> dict[str, Any]:
+    """Keyword arguments that send a step's work to ``client``; ``{}`` without a client.
+
+    ``submit`` (:func:`dask_submitter`) and, given a ``model``, ``model`` (a future of it
+    held by every worker, :func:`share`): what :func:`canapy.workflow.annotate_files`,
+    :func:`canapy.evaluation.predict_files` and :func:`canapy.workflow.train` take.
+    """
+    if client is None:
+        return {}
+    options: dict[str, Any] = {"submit": dask_submitter(client)}
+    if model is not None:
+        options["model"] = share(client, model)
+    return options
 
 
 def in_order(

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from canapy.annotator import Annotator
 from canapy.audio import audio_info
+from canapy.batch import CHUNK_FILES, Submit, predict_chunk
 from canapy.corpus import Corpus
 from canapy.models import predict_proba_many
 from canapy.progress import ProgressFn, no_progress
@@ -85,12 +86,30 @@ def predict_files(
     cache_dir: Path | None = None,
     progress: ProgressFn = no_progress,
     keep_proba: bool = False,
+    submit: Submit | None = None,
+    model: Any = None,
 ) -> dict[str, pd.DataFrame | tuple[pd.DataFrame, np.ndarray]]:
     """Annotate audio files: ``{str(path): segments}`` (with probabilities if asked).
 
-    Segments have columns ``onset_s, offset_s, label, confidence``.
+    Segments have columns ``onset_s, offset_s, label, confidence``. With ``submit``
+    (and ``model``, see :func:`canapy.distributed.task_options`) the files go to a Dask
+    cluster in groups of :data:`canapy.batch.CHUNK_FILES`, a few groups in flight at a
+    time; ``progress`` is told after each group, so a progress callback that raises
+    (a cancelled dashboard task) stops the work there.
     """
-    return _predict_many({"model": annotator}, paths, cache_dir, progress, keep_proba)["model"]
+    if submit is None:
+        return _predict_many({"model": annotator}, paths, cache_dir, progress, keep_proba)["model"]
+    from canapy.distributed import in_order
+
+    paths = [str(p) for p in paths]
+    chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
+    tasks = [(annotator if model is None else model, c, cache_dir, keep_proba) for c in chunks]
+    out: dict[str, Any] = {}
+    progress(0.0, f"annotating {len(paths)} files on the Dask workers")
+    for result in in_order(submit, predict_chunk, tasks):
+        out.update(result)
+        progress(len(out) / max(1, len(paths)), f"annotated {len(out)}/{len(paths)} files")
+    return out
 
 
 def _as_segment_table(predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     others are written anyway.
     """
     from canapy.audio import check_header
-    from canapy.distributed import dask_submitter, share
+    from canapy.distributed import task_options
     from canapy.progress import terminal_progress
     from canapy.runs import load_default_annotator
     from canapy.workflow import (
@@ -97,12 +97,7 @@ def run(args: argparse.Namespace) -> int:
             warn(f"skipped {exc}")
     failed: dict[str, str] = {}
     with cluster(args) as client, terminal_progress("annotate", args.quiet) as progress:
-        extra = {}
-        if client is not None:
-            extra = {
-                "submit": dask_submitter(client),
-                "model": share(client, annotator),
-            }
+        extra = task_options(client, annotator)
         try:
             written = annotate_files(
                 annotator,

@@ -101,8 +101,13 @@ def _slow_piece(*args):
 
 
 def _kill_a_busy_worker(client, killed: list) -> None:
-    """Wait until a worker runs a piece task, then kill its process (SIGKILL)."""
-    for _ in range(600):
+    """Wait until a worker runs a piece task, then kill its process (SIGKILL).
+
+    Patient (up to 3 min): on a loaded machine the workers start and receive the model
+    slowly, and the piece tasks come after the short files and the scan.
+    """
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
         for address, keys in client.processing().items():
             if any("_slow_piece" in str(k) for k in keys):
                 pid = client.run(os.getpid, workers=[address])[address]

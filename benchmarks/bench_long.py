@@ -25,6 +25,7 @@ Usage::
 
     python benchmarks/bench_long.py [--lengths 60,600,7200,14400] [--ungated ...]
         [--run RUN] [--skip-dask] [--skip-equivalence] [--into results/long-X.json]
+        [--merge results/long-Y.json ...]
 """
 
 from __future__ import annotations
@@ -251,6 +252,22 @@ def dask_comparison(
     save()
 
 
+def merge_results(result: dict, meta: dict, files: list[Path]) -> None:
+    """Add the recordings rows and sections of other result files to ``result``."""
+    rows = {row["seconds"]: row for row in result.get("recordings", [])}
+    for path in files:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for row in doc.get("recordings", []):
+            rows.setdefault(row["seconds"], row)
+        for key in ("streaming_vs_whole", "dask", "train"):
+            if key in doc and key not in result:
+                result[key] = doc[key]
+        meta.setdefault("merged_from", []).append(
+            {"file": path.name, "commit": doc["metadata"]["commit"]}
+        )
+    result["recordings"] = [rows[k] for k in sorted(rows)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", default="60,600,7200,14400", help="seconds, gate on")
@@ -262,6 +279,13 @@ def main() -> None:
         "--dask-long", type=float, default=7200, help="seconds of the long file of the Dask check"
     )
     parser.add_argument("--skip-dask-train", action="store_true")
+    parser.add_argument(
+        "--merge",
+        nargs="*",
+        default=[],
+        help="long-*.json files measured separately (e.g. lengths run in parallel): their "
+        "rows and sections are added, each keeping its own measurement stamp",
+    )
     parser.add_argument("--run", help="use this trained run folder instead of training one")
     parser.add_argument(
         "--into", help="add to this result file (its other sections are kept) instead of a new one"
@@ -279,6 +303,10 @@ def main() -> None:
     def save() -> None:
         nonlocal path
         path = write_results("long", result, path=path, meta=meta)
+
+    if args.merge:
+        merge_results(result, meta, [Path(f) for f in args.merge])
+        save()
 
     train = [DATA / f"Bird0_{i}.wav" for i in range(40)]
     test = [DATA / f"Bird0_{i}.wav" for i in range(40, 60)]

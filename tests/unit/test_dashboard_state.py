@@ -325,7 +325,7 @@ def test_workers_option_trains_and_annotates_on_dask_and_cancel_stops_it(
     state.wait()
     assert state.active_run is not None and not state.tasks.error
     assert "starting 2 Dask worker(s)" in statuses
-    assert any(k.startswith("file_normal_equations-") for k in dask_calls["keys"])
+    assert any(k.startswith("group_normal_equations-") for k in dask_calls["keys"])
     state.annotate_unlabelled().result()
     state.wait()
     assert any(k.startswith("predict_chunk-") for k in dask_calls["keys"])

@@ -100,6 +100,12 @@ def _slow_piece(*args):
     return piece_proba(*args)
 
 
+def _profiler_enabled() -> bool:
+    import dask
+
+    return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
 def _kill_a_busy_worker(client, killed: list) -> None:
     """Wait until a worker runs a piece task, then kill its process (SIGKILL).
 
@@ -127,6 +133,7 @@ def test_killed_worker_tasks_are_redone(setup, annotator, tmp_path):
     files = setup[2]
     _annotate(annotator, files, tmp_path / "single")
     with open_client(workers=2, processes=True, memory_limit="1GB") as client:
+        assert not any(client.run(_profiler_enabled).values())  # no dashboard: no profiler
         base = dask_submitter(client)
         from canapy import streaming
 

@@ -22,6 +22,7 @@ A file whose task fails (after the executor's retries) is reported by name in
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,7 +44,9 @@ __all__ = [
     "CHUNK_FILES",
     "AnnotationReport",
     "annotate_many",
+    "common_root",
     "local_submit",
+    "output_folder",
     "predict_chunk",
 ]
 
@@ -84,6 +87,29 @@ def predict_chunk(
         segs = annotator.decode(proba, audio_info(path)[1])
         out[str(path)] = (segs, proba) if keep_proba else segs
     return out
+
+
+def output_folder(audio_path: str | Path, out_dir: str | Path, root: str | Path) -> Path:
+    """Where the annotation of ``audio_path`` goes: ``out_dir`` plus its sub-folder of ``root``.
+
+    Mirroring the layout keeps ``a/x.wav`` and ``b/x.wav`` apart (one ``x.csv`` each).
+
+    >>> output_folder("/data/a/x.wav", "/out", "/data").as_posix()
+    '/out/a'
+    >>> output_folder("/data/x.wav", "/out", "/data").as_posix()
+    '/out'
+    """
+    parent = Path(audio_path).absolute().parent
+    try:
+        return Path(out_dir) / parent.relative_to(Path(root).absolute())
+    except ValueError:  # not below root: flat, as before
+        return Path(out_dir)
+
+
+def common_root(paths: Sequence[str | Path]) -> Path | None:
+    """The deepest folder holding every one of ``paths`` (None for no path)."""
+    parents = [str(Path(p).absolute().parent) for p in paths]
+    return Path(os.path.commonpath(parents)) if parents else None
 
 
 @dataclass
@@ -128,8 +154,13 @@ def annotate_many(
     progress: ProgressFn | None = None,
     submit: Submit = local_submit,
     model: Any = None,
+    root: str | Path | None = None,
 ) -> AnnotationReport:
     """Annotate audio files and write one annotation file each into ``out_dir``.
+
+    The sub-folder layout of the audio files below ``root`` is mirrored in ``out_dir``
+    (``root/a/x.wav`` -> ``out_dir/a/x.csv``), so files of the same name in different
+    folders get annotation files of their own.
 
     Parameters
     ----------
@@ -157,6 +188,9 @@ def annotate_many(
     model : optional
         What to pass to tasks in place of ``annotator`` (e.g. a Dask future of it,
         scattered once to every worker); default ``annotator``.
+    root : path, optional
+        Folder whose layout is mirrored (e.g. the folder given to ``canapy annotate``);
+        default: the deepest folder holding every file.
 
     Returns
     -------
@@ -164,6 +198,7 @@ def annotate_many(
     """
     report = AnnotationReport()
     settings = settings or StreamSettings()
+    root = common_root(paths) if root is None else Path(root)
     model = annotator if model is None else model
     durations: dict[str, float] = {}
     for p in paths:
@@ -183,7 +218,8 @@ def annotate_many(
 
     def write(path: str, segs: pd.DataFrame) -> None:
         table = segs.assign(audio_path=path)
-        report.written.append(write_annotation(table, Path(path), Path(out_dir), annot_format))
+        folder = output_folder(path, out_dir, root) if root is not None else Path(out_dir)
+        report.written.append(write_annotation(table, Path(path), folder, annot_format))
 
     short = [p for p, d in durations.items() if d <= stream_above_s]
     long = [p for p, d in durations.items() if d > stream_above_s]

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from canapy.corpus import Corpus, corpus_fingerprint
+from canapy.evaluation import evaluate_annotators
 from canapy.exceptions import CanapyError, ModelError, RegistryError
 from canapy.interface import SongAnnotator, check_annotator
 from canapy.metrics import EvaluationResult
@@ -33,7 +34,6 @@ from canapy.persistence import METADATA_FILE, load_model, read_metadata, save_mo
 from canapy.portable import read_portable, write_portable
 from canapy.registry import Registry, format_ref, parse_ref
 from canapy.runs import RUN_FILE, read_run
-from canapy.workflow import evaluate_annotators
 
 __all__ = [
     "ModelComparison",

@@ -23,6 +23,7 @@ from typing import Any
 
 from canapy.audio import audio_info
 from canapy.corpus import writable_formats, write_annotation
+from canapy.evaluation import predict_files
 from canapy.exceptions import CanapyError, ModelError, RegistryError
 from canapy.interface import SongAnnotator, check_annotator
 from canapy.jobs import WORKER_NICE
@@ -30,7 +31,6 @@ from canapy.model_ops import resolve_source
 from canapy.persistence import load_model, read_metadata, verify_model
 from canapy.registry import Registry
 from canapy.runs import read_run
-from canapy.workflow import predict_files
 
 __all__ = [
     "JSON_FORMAT",

@@ -18,6 +18,11 @@ processes are serialised by a lock on ``lock``, and a save whose ``base_version`
 the head is refused with :class:`canapy.exceptions.ConflictError`: two sessions editing the
 same corpus never silently overwrite each other.
 
+This module holds the versioning rules (:class:`AnnotationStore`); the folder's files,
+their checked reads and the crash-safe write of one version are in
+:mod:`canapy.store_files` (``STORE_SUBDIR``, ``default_store_dir`` and ``default_author``
+are re-exported here).
+
 Examples
 --------
 >>> import tempfile
@@ -41,15 +46,11 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import getpass
 import hashlib
 import io
-import json
 import logging
 import os
-import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,42 +59,26 @@ import pandas as pd
 from canapy.corpus import MARRON1CSV, Corpus, write_annotation
 from canapy.edits import diff_tables
 from canapy.exceptions import ConflictError, StoreError
-from canapy.io_utils import (
-    atomic_write_bytes,
-    atomic_write_json,
-    clean_orphan_temps,
-    fsync_dir,
-    refuse_write_into,
-)
+from canapy.io_utils import atomic_write_json, refuse_write_into
 from canapy.locking import exclusive_lock
 from canapy.segments import empty_segments, normalise_segments, validate_segments
+from canapy.store_files import (
+    STORE_FORMAT,
+    STORE_SUBDIR,
+    VERSION_COLUMNS,
+    StoreFolder,
+    default_author,
+    default_store_dir,
+    read_json,
+    relative_to,
+    utc_now,
+)
 
 __all__ = ["STORE_SUBDIR", "AnnotationStore", "default_author", "default_store_dir"]
 
 logger = logging.getLogger(__name__)
 
-STORE_SUBDIR = Path(".canapy") / "store"
-"""Where a data folder's store lives, relative to the data folder."""
-_FORMAT = 1
-_VERSION_FILE = re.compile(r"^(\d{6})\.json$")
 _LOCK_TIMEOUT_S = 30.0
-
-
-def default_store_dir(data_dir: str | Path) -> Path:
-    """``<data_dir>/.canapy/store``."""
-    return Path(data_dir).absolute() / STORE_SUBDIR
-
-
-def default_author() -> str:
-    """The login name, or ``"unknown"``."""
-    try:
-        return getpass.getuser()
-    except Exception:  # getuser raises various errors without a login name
-        return "unknown"
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class AnnotationStore:
@@ -120,6 +105,7 @@ class AnnotationStore:
         self._data_dir_arg = Path(os.path.abspath(data_dir)) if data_dir is not None else None
         self.lock_timeout_s = lock_timeout_s
         self._info: dict[str, Any] | None = None
+        self._files = StoreFolder(self.root)
 
     @classmethod
     def for_data_dir(cls, data_dir: str | Path, **kwargs: Any) -> AnnotationStore:
@@ -131,19 +117,9 @@ class AnnotationStore:
 
     # -- layout ---------------------------------------------------------------------
     @property
-    def _versions_dir(self) -> Path:
-        return self.root / "versions"
-
-    def _csv(self, version: int) -> Path:
-        return self._versions_dir / f"{version:06d}.csv"
-
-    def _meta(self, version: int) -> Path:
-        return self._versions_dir / f"{version:06d}.json"
-
-    @property
     def exists(self) -> bool:
         """Whether the store has been initialised (:meth:`init_from`)."""
-        return (self.root / "store.json").is_file() and (self.root / "HEAD").is_file()
+        return self._files.exists
 
     def _require(self) -> None:
         if not self.exists:
@@ -157,7 +133,7 @@ class AnnotationStore:
         """Content of ``store.json``."""
         self._require()
         if self._info is None:
-            self._info = _read_json(self.root / "store.json")
+            self._info = read_json(self._files.info_path)
         return self._info
 
     @property
@@ -180,31 +156,10 @@ class AnnotationStore:
     def head(self) -> int:
         """Id of the current version."""
         self._require()
-        path = self.root / "HEAD"
-        data = _read_json(path)
-        head = data.get("head") if isinstance(data, dict) else None
-        if not isinstance(head, int) or isinstance(head, bool) or head < 1:
-            raise StoreError(f"{path}: damaged (no version number in it); {self._repair_hint()}")
-        if not self._meta(head).is_file():
-            raise StoreError(
-                f"{path}: points to version {head}, whose {self._meta(head).name} is missing; "
-                f"{self._repair_hint()}"
-            )
-        return head
-
-    def _repair_hint(self) -> str:
-        """How to point HEAD back at the last complete version."""
-        found = (_VERSION_FILE.match(p.name) for p in self._versions_dir.glob("*.json"))
-        ok = [int(m.group(1)) for m in found if m and self._csv(int(m.group(1))).is_file()]
-        if not ok:
-            return "no complete version is left; restore the store from a backup"
-        return f'the last complete version is {max(ok)}: write {{"head": {max(ok)}}} into it'
+        return self._files.read_head()
 
     def _rel(self, path: str | Path) -> str:
-        p = Path(path)
-        with contextlib.suppress(ValueError):
-            return p.relative_to(self.data_dir).as_posix()
-        return str(p)
+        return relative_to(path, self.data_dir)
 
     def _abs(self, stored: str) -> str:
         p = Path(stored)
@@ -231,18 +186,18 @@ class AnnotationStore:
             )
         data_dir = self.data_dir
         self.root.mkdir(parents=True, exist_ok=True)
-        self._versions_dir.mkdir(exist_ok=True)
+        self._files.versions_dir.mkdir(exist_ok=True)
         with self._lock():
             if self.exists:  # another process initialised it meanwhile
                 raise StoreError(f"{self.root}: the annotation store already exists")
             info = {
-                "format": _FORMAT,
+                "format": STORE_FORMAT,
                 "data_dir": os.path.relpath(data_dir, self.root),
                 "annot_format": corpus.annot_format,
-                "created_at": _utc_now(),
-                "audio_paths": [_rel_to(p, data_dir) for p in corpus.audio_paths],
+                "created_at": utc_now(),
+                "audio_paths": [relative_to(p, data_dir) for p in corpus.audio_paths],
             }
-            atomic_write_json(self.root / "store.json", info)
+            atomic_write_json(self._files.info_path, info)
             self._info = info
             table = validate_segments(corpus.segments)
             annotated = [str(p) for p in corpus.annotated]
@@ -254,7 +209,7 @@ class AnnotationStore:
     def metadata(self, version: int | None = None) -> dict[str, Any]:
         """Metadata of one version (the head by default)."""
         version = self._check_version(version)
-        return _read_json(self._meta(version))
+        return read_json(self._files.meta(version))
 
     def versions(self) -> pd.DataFrame:
         """One row per version, oldest first.
@@ -265,11 +220,13 @@ class AnnotationStore:
         head = self.head
         rows = []
         for version in range(1, head + 1):  # above the head: an interrupted save, ignored
-            meta = _read_json(self._meta(version))
+            meta = read_json(self._files.meta(version))
             if not isinstance(meta, dict) or meta.get("id") != version:
-                raise StoreError(f"{self._meta(version)}: damaged metadata of version {version}")
-            rows.append({k: meta.get(k) for k in _VERSION_COLUMNS[:-1]})
-        out = pd.DataFrame(rows, columns=_VERSION_COLUMNS[:-1])
+                raise StoreError(
+                    f"{self._files.meta(version)}: damaged metadata of version {version}"
+                )
+            rows.append({k: meta.get(k) for k in VERSION_COLUMNS[:-1]})
+        out = pd.DataFrame(rows, columns=VERSION_COLUMNS[:-1])
         out["parent"] = out["parent"].astype("Int64")  # version 1 has no parent
         out["is_head"] = out["id"] == head
         return out
@@ -279,7 +236,7 @@ class AnnotationStore:
         if version is None:
             return head
         version = int(version)
-        if not 1 <= version <= head or not self._meta(version).is_file():
+        if not 1 <= version <= head or not self._files.meta(version).is_file():
             raise StoreError(
                 f"{self.root}: no version {version}; versions are 1..{head} "
                 "(list them with `canapy history DATA_DIR list`)"
@@ -295,13 +252,8 @@ class AnnotationStore:
             Unknown version, or a version file whose content does not match its sha256.
         """
         version = self._check_version(version)
-        meta = _read_json(self._meta(version))
-        data = self._csv(version).read_bytes()
-        if hashlib.sha256(data).hexdigest() != meta["sha256"]:
-            raise StoreError(
-                f"{self._csv(version)}: content does not match its recorded sha256 (the file "
-                "was modified or damaged); restore it from a backup or use another version"
-            )
+        meta = read_json(self._files.meta(version))
+        data = self._files.read_table_bytes(version, meta["sha256"])
         table = pd.read_csv(
             io.BytesIO(data),
             dtype={"segment_id": str, "audio_path": str, "label": str},
@@ -318,7 +270,7 @@ class AnnotationStore:
 
     # -- writing --------------------------------------------------------------------
     def _lock(self) -> contextlib.AbstractContextManager[None]:
-        return exclusive_lock(self.root / "lock", self.lock_timeout_s)
+        return exclusive_lock(self._files.lock_path, self.lock_timeout_s)
 
     def _write_version(
         self,
@@ -338,7 +290,7 @@ class AnnotationStore:
             "id": version,
             "parent": parent,
             "author": author or default_author(),
-            "created_at": _utc_now(),
+            "created_at": utc_now(),
             "message": message,
             "n_segments": len(table),
             "n_files": len(files),
@@ -346,16 +298,7 @@ class AnnotationStore:
             "sha256": hashlib.sha256(data).hexdigest(),
             "annotated": files,
         }
-        # Order matters: the version is invisible until HEAD names it, so a crash before
-        # the last line leaves the previous head in place. Temporary files of killed
-        # saves are removed first (safe: every writer of the store holds the lock).
-        clean_orphan_temps(self._versions_dir)
-        clean_orphan_temps(self.root)
-        atomic_write_bytes(self._csv(version), data)
-        atomic_write_json(self._meta(version), meta)
-        fsync_dir(self._versions_dir)
-        atomic_write_json(self.root / "HEAD", {"head": version})
-        fsync_dir(self.root)
+        self._files.write_version(version, data, meta)
         logger.info("saved version %d (%s) in %s", version, message, self.root)
         return version
 
@@ -487,31 +430,3 @@ class AnnotationStore:
             segs = groups.get(str(audio), table.iloc[:0])
             written.append(write_annotation(segs, audio, out, annot_format))
         return written
-
-
-_VERSION_COLUMNS = [
-    "id",
-    "parent",
-    "author",
-    "created_at",
-    "message",
-    "n_segments",
-    "n_files",
-    "sha256",
-    "is_head",
-]
-
-
-def _rel_to(path: Path, base: Path) -> str:
-    with contextlib.suppress(ValueError):
-        return Path(path).relative_to(base).as_posix()
-    return str(path)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StoreError(f"{path}: missing from the annotation store") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise StoreError(f"{path}: corrupt annotation store file: {exc}") from None

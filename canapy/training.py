@@ -278,16 +278,16 @@ def fit_with_held_out(
     per_class = cfg.training.segments_per_class
 
     def accumulate(start: int, stop: int, lo: float, hi: float) -> None:
-        if submit is not None:
-            from canapy.distributed import file_normal_equations, in_order
+        if submit is not None:  # groups of files, each one reservoir batch, as below
+            from canapy.distributed import group_normal_equations, in_order
 
-            tasks = [
-                (cfg.reservoir, cfg.readout, classes, mean, scale, extractor, paths[i], targets[i])
-                for i in range(start, stop)
-            ]
-            for k, part in enumerate(in_order(submit, file_normal_equations, tasks)):
+            bounds = [(c0, min(stop, c0 + _CHUNK_FILES)) for c0 in range(start, stop, _CHUNK_FILES)]
+            model = (cfg.reservoir, cfg.readout, classes, mean, scale, extractor)
+            tasks = [(*model, paths[c0:c1], targets[c0:c1]) for c0, c1 in bounds]
+            parts = in_order(submit, group_normal_equations, tasks)
+            for (_, c1), part in zip(bounds, parts, strict=True):
                 syn.merge(part)
-                report(lo + (hi - lo) * (k + 1) / max(1, stop - start), f"syntactic {k + 1}")
+                report(lo + (hi - lo) * (c1 - start) / max(1, stop - start), f"syntactic {c1}")
             return
         for c0 in range(start, stop, _CHUNK_FILES):
             c1 = min(stop, c0 + _CHUNK_FILES)

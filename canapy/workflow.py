@@ -1,7 +1,10 @@
 """Headless train / evaluate / annotate steps, shared by the CLI and the dashboard.
 
-Every step takes an optional ``progress(fraction, message)`` callback and returns plain
-objects; none prints, none imports the dashboard.
+Training a run folder and annotating files live here; running models over files and
+scoring them live in :mod:`canapy.evaluation`, whose steps are re-exported here (so
+``from canapy.workflow import evaluate_saved_run`` keeps working). Every step takes an
+optional ``progress(fraction, message)`` callback and returns plain objects; none
+prints, none imports the dashboard.
 """
 
 from __future__ import annotations
@@ -25,6 +28,14 @@ from canapy.batch import AnnotationReport, Submit, annotate_many
 from canapy.config import AnnotateConfig, Config, config_to_dict
 from canapy.config_file import save_config
 from canapy.corpus import Corpus, corpus_fingerprint
+from canapy.evaluation import (
+    RunEvaluation,
+    evaluate_annotators,
+    evaluate_run,
+    evaluate_saved_run,
+    predict_files,
+    score_proba,
+)
 from canapy.exceptions import CanapyError
 from canapy.granularity import GranularityReport, apply_granularity
 from canapy.io_utils import (
@@ -35,24 +46,14 @@ from canapy.io_utils import (
     refuse_write_into,
 )
 from canapy.model_choice import DefaultChoice, choose_default_model
-from canapy.models import predict_proba_many
 from canapy.persistence import read_metadata, save_model
 from canapy.streaming import StreamSettings
-from canapy.threads import limited_threads
 from canapy.training import FeatureSequence, fit_with_held_out
 
 if TYPE_CHECKING:  # scikit-learn (via metrics) is slow to import: scoring imports it itself
     from canapy.metrics import EvaluationResult
 from canapy.progress import ProgressFn, no_progress, scaled
-from canapy.runs import (
-    RUN_FILE,
-    VALIDATION_FILE,
-    heldout_description,
-    load_annotators,
-    read_run,
-    read_validation,
-    scoring_plan,
-)
+from canapy.runs import RUN_FILE, VALIDATION_FILE
 
 __all__ = [
     "FeatureSequence",
@@ -64,6 +65,7 @@ __all__ = [
     "annotate_files",
     "annotate_settings",
     "default_cache_dir",
+    "evaluate_annotators",
     "evaluate_run",
     "evaluate_saved_run",
     "fit_annotators",
@@ -143,96 +145,6 @@ def fit_annotators(
         granularity.quiet_gap_s,
         submit,
     )[0]
-
-
-@limited_threads()
-def _predict_many(
-    annotators: dict[str, Annotator],
-    paths: Sequence[Path | str],
-    cache_dir: Path | None,
-    progress: ProgressFn,
-    keep_proba: bool,
-) -> dict[str, dict[str, pd.DataFrame | tuple[pd.DataFrame, np.ndarray]]]:
-    """``{kind: {str(path): segments}}``; annotators sharing features and reservoir share runs."""
-    anns = list(annotators.values())
-    if any(
-        (a.config.features, a.sample_rate) != (anns[0].config.features, anns[0].sample_rate)
-        for a in anns
-    ):  # different features: no work to share
-        return {
-            kind: _predict_many({kind: ann}, paths, cache_dir, progress, keep_proba)[kind]
-            for kind, ann in annotators.items()
-        }
-    extractor = anns[0].extractor(cache_dir)
-    out: dict[str, dict] = {kind: {} for kind in annotators}
-    chunk = 8
-    paths = [Path(p) for p in paths]
-    for start in range(0, len(paths), chunk):
-        batch = paths[start : start + chunk]
-        feats = [extractor(p) for p in batch]
-        durations = [audio_info(p)[1] for p in batch]
-        probas = predict_proba_many([a.estimator for a in anns], feats)
-        for (kind, ann), per_file in zip(annotators.items(), probas, strict=True):
-            for path, proba, duration in zip(batch, per_file, durations, strict=True):
-                segs = ann.decode(proba, duration)
-                out[kind][str(path)] = (segs, proba) if keep_proba else segs
-        done = min(len(paths), start + chunk)
-        progress(done / max(1, len(paths)), f"annotated {done}/{len(paths)} files")
-    return out
-
-
-def predict_files(
-    annotator: Annotator,
-    paths: Sequence[Path | str],
-    cache_dir: Path | None = None,
-    progress: ProgressFn = no_progress,
-    keep_proba: bool = False,
-) -> dict[str, pd.DataFrame | tuple[pd.DataFrame, np.ndarray]]:
-    """Annotate audio files: ``{str(path): segments}`` (with probabilities if asked).
-
-    Segments have columns ``onset_s, offset_s, label, confidence``.
-    """
-    return _predict_many({"model": annotator}, paths, cache_dir, progress, keep_proba)["model"]
-
-
-def _as_segment_table(predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    frames = [segs.assign(audio_path=path) for path, segs in predictions.items()]
-    if not frames:
-        return pd.DataFrame(columns=["audio_path", "onset_s", "offset_s", "label", "confidence"])
-    return pd.concat(frames, ignore_index=True)
-
-
-def _evaluate(
-    ann: Annotator, corpus: Corpus, paths: Sequence[Path], preds: dict[str, pd.DataFrame]
-) -> EvaluationResult:
-    from canapy.metrics import evaluate_segments  # scikit-learn: slow import, scoring only
-
-    return evaluate_segments(
-        corpus.subset(paths).segments,
-        _as_segment_table(preds),
-        {str(p): audio_info(p)[1] for p in paths},
-        silence_label=ann.config.postprocess.silence_label,
-    )
-
-
-def _score(
-    ann: Annotator, corpus: Corpus, paths: Sequence[Path], proba: dict[str, np.ndarray]
-) -> EvaluationResult:
-    """Metrics of frame probabilities ``{str(path): (T, n_classes)}`` of annotated files."""
-    preds = {str(p): ann.decode(proba[str(p)], audio_info(p)[1]) for p in paths}
-    return _evaluate(ann, corpus, paths, preds)
-
-
-def evaluate_annotators(
-    annotators: dict[str, Annotator],
-    corpus: Corpus,
-    paths: Sequence[Path],
-    cache_dir: Path | None = None,
-    progress: ProgressFn = no_progress,
-) -> dict[str, EvaluationResult]:
-    """Metrics of each annotator on the annotated files ``paths`` of ``corpus``."""
-    preds = _predict_many(annotators, paths, cache_dir, progress, keep_proba=False)
-    return {kind: _evaluate(annotators[kind], corpus, paths, preds[kind]) for kind in annotators}
 
 
 @dataclass
@@ -319,7 +231,7 @@ def _train_into(
         submit,
     )
     validation = {
-        kind: _score(annotators[kind], corpus, val_paths, proba)
+        kind: score_proba(annotators[kind], corpus, val_paths, proba)
         for kind, proba in held_proba.items()
     }
     choice = choose_default_model(
@@ -422,8 +334,12 @@ def annotate_files(
     gate: ActivityGate | None = None,
     submit: Submit | None = None,
     model: object = None,
+    root: str | Path | None = None,
 ) -> list[Path]:
     """Annotate audio files and write one annotation file each into ``out_dir``.
+
+    The sub-folders of the files below ``root`` (default: the deepest folder holding them
+    all) are mirrored in ``out_dir``: ``a/x.wav`` and ``b/x.wav`` get one file each.
 
     Files longer than ``annotate.stream_above_s`` are streamed with bounded memory (see
     :mod:`canapy.streaming`) and, given a ``gate``, only their sound-bearing stretches go
@@ -454,73 +370,8 @@ def annotate_files(
         progress=progress,
         **({"submit": submit} if submit is not None else {}),
         model=model,
+        root=root,
     )
     if report.failed:
         raise PartialAnnotationError(report)
     return report.written
-
-
-def evaluate_run(
-    run_dir: str | Path,
-    corpus: Corpus,
-    kinds: Sequence[str] | None = None,
-    cache_dir: Path | None = None,
-    progress: ProgressFn = no_progress,
-) -> dict[str, EvaluationResult]:
-    """Metrics of a run's models on every annotated file of ``corpus``."""
-    annotators = load_annotators(run_dir, kinds)
-    return evaluate_annotators(annotators, corpus, list(corpus.annotated), cache_dir, progress)
-
-
-@dataclass(frozen=True)
-class RunEvaluation:
-    """A run's models and their scores, as :func:`evaluate_saved_run` found them.
-
-    ``results`` maps each model kind to its :class:`~canapy.metrics.EvaluationResult` on
-    ``paths``; ``kind`` says what those files are: ``"heldout"`` (held out during
-    training: the honest scores), ``"rescored"`` (the run's validation files scored again
-    by the saved models, which were retrained on them: optimistic) or ``"training"``
-    (nothing was held out: every annotated file, optimistic); ``description`` says it in
-    a sentence for the user.
-    """
-
-    run_dir: Path
-    annotators: dict[str, Annotator]
-    results: dict[str, EvaluationResult]
-    paths: tuple[str, ...]
-    kind: str
-    description: str
-
-
-def evaluate_saved_run(
-    run_dir: str | Path,
-    corpus: Corpus,
-    cache_dir: Path | None = None,
-    progress: ProgressFn = no_progress,
-) -> RunEvaluation:
-    """Load a saved run's models and their best available scores on ``corpus``.
-
-    The held-out results saved by :func:`train` when they cover every model (nothing is
-    recomputed); otherwise the models are scored on the files chosen by
-    :func:`canapy.runs.scoring_plan` (the run's validation files still in ``corpus``, or
-    every annotated file).
-    """
-    progress(0.0, f"loading the models of {Path(run_dir).name}")
-    annotators = load_annotators(run_dir)
-    run = read_run(run_dir)
-    saved = read_validation(run_dir)
-    if saved and set(saved) >= set(annotators):
-        files = tuple(str(p) for p in run.validation_files)
-        return RunEvaluation(
-            Path(run_dir), annotators, saved, files, "heldout", heldout_description(files)
-        )
-    plan = scoring_plan(run, list(corpus.annotated))
-    results = evaluate_annotators(annotators, corpus, list(plan.paths), cache_dir, progress)
-    return RunEvaluation(
-        Path(run_dir),
-        annotators,
-        results,
-        tuple(str(p) for p in plan.paths),
-        plan.kind,
-        plan.description,
-    )

@@ -12,7 +12,7 @@ from .granularity_view import GranularityPanel
 from .plots import label_bars
 from .registry_view import RegisterPanel
 from .state import CONFIG_FIELDS, RUN_COLUMNS, AppState, ConfigForm
-from .widgets import button, card, table
+from .widgets import button, card, table, workers_input
 
 __all__ = ["TrainTab", "config_widgets"]
 
@@ -103,7 +103,7 @@ class TrainTab(pn.viewable.Viewer):
             widgets["training_models"],
             self._preset_note,
             self._config_error,
-            pn.Row(self._train, self._why),
+            pn.Row(self._train, workers_input(self.state.tasks), self._why),
             css="canapy-config",
         )
 

@@ -43,6 +43,18 @@ def button(name: str, css: str, **kw: Any) -> pn.widgets.Button:
     return pn.widgets.Button(name=name, css_classes=[css], **kw)
 
 
+def workers_input(tasks: Any) -> pn.widgets.IntInput:
+    """How many local Dask workers train and annotate (``tasks.workers``; 0: in process)."""
+    return pn.widgets.IntInput.from_param(
+        tasks.param.workers,
+        name="Dask workers (0: here)",
+        width=150,
+        css_classes=["canapy-workers"],
+        description="Run the work on this many Dask worker processes of this machine "
+        "(canapy.distributed); 0 keeps it in the dashboard's process.",
+    )
+
+
 def card(title: str, *objects: Any, css: str, **kw: Any) -> pn.Card:
     """A non-collapsible card, as wide as its container unless told otherwise."""
     kw.setdefault("sizing_mode", "stretch_width")

@@ -66,11 +66,14 @@ def audio_files(folder: Path) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     """Annotate every audio file and write one annotation file each.
 
+    Sub-folders of ``audio_dir`` are mirrored in the output folder (``a/x.wav`` and
+    ``b/x.wav`` are written to ``a/x.csv`` and ``b/x.csv``).
+
     A file that cannot be annotated is reported by name at the end (exit status 2); the
     others are written anyway.
     """
     from canapy.audio import check_header
-    from canapy.distributed import dask_submitter, share
+    from canapy.distributed import task_options
     from canapy.progress import terminal_progress
     from canapy.runs import load_default_annotator
     from canapy.workflow import (
@@ -94,12 +97,7 @@ def run(args: argparse.Namespace) -> int:
             warn(f"skipped {exc}")
     failed: dict[str, str] = {}
     with cluster(args) as client, terminal_progress("annotate", args.quiet) as progress:
-        extra = {}
-        if client is not None:
-            extra = {
-                "submit": dask_submitter(client),
-                "model": share(client, annotator),
-            }
+        extra = task_options(client, annotator)
         try:
             written = annotate_files(
                 annotator,
@@ -109,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 cache_dir(args),
                 progress,
                 gate=gate,
+                root=Path(args.audio_dir) if Path(args.audio_dir).is_dir() else None,
                 **extra,
             )
         except PartialAnnotationError as exc:

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from canapy.io_utils import atomic_write_json
     from canapy.progress import terminal_progress
     from canapy.runs import load_annotators
-    from canapy.workflow import evaluate_annotators
+    from canapy.evaluation import evaluate_annotators
 
     if args.json and Path(args.json).is_dir():  # fail before the work, not after it
         raise CanapyError(f"--json {args.json}: a folder; give a file name (e.g. metrics.json)")

@@ -62,10 +62,16 @@ def with_model_kinds(cfg, kinds: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, save the run folder, print the held-out metrics."""
+    """Train, save the run folder, print the held-out metrics.
+
+    A run folder inside the data (or audio) folder is refused before anything is read:
+    its files would sit among the annotations, and the folder is the user's originals.
+    """
+    from canapy.io_utils import refuse_write_into
     from canapy.progress import terminal_progress
     from canapy.workflow import train
 
+    refuse_write_into(args.output, [args.data_dir, args.audio_dir], "write a run folder")
     cfg = with_model_kinds(load_cfg(args), args.model_kind)
     corpus, source = corpus_of_args(args)
     for warning in corpus.check():

@@ -9,7 +9,7 @@ import panel as pn
 import param
 
 from ..state import AppState
-from ..widgets import button, card, table
+from ..widgets import button, card, table, workers_input
 
 __all__ = ["UnlabelledPanel"]
 
@@ -57,7 +57,7 @@ class UnlabelledPanel(pn.viewable.Viewer):
                 "working table, where it can be edited like any other.",
                 margin=(0, 5),
             ),
-            pn.Row(self._annotate, promote),
+            pn.Row(self._annotate, promote, workers_input(state.tasks)),
             self._table,
             css="canapy-unlabelled-card",
             margin=(5, 5),

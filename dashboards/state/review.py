@@ -161,14 +161,15 @@ class ReviewState(param.Parameterized):
         ``still_current()`` is asked before the result is shown (False: the user switched
         to another model meanwhile, the result is dropped).
         """
-        from canapy.workflow import predict_files
+        from canapy.evaluation import predict_files
 
         paths = list(self.correction.working_corpus().unannotated_paths)
         if not paths:
             raise CanapyError("every recording of the corpus is annotated")
 
         def job(progress: Callable[[float, str], None]) -> dict:
-            return predict_files(annotator, paths, cache_dir, progress)
+            with self.tasks.distributed(progress, annotator) as extra:  # Dask workers if asked
+                return predict_files(annotator, paths, cache_dir, progress, **extra)
 
         def apply(preds: Mapping[str, pd.DataFrame]) -> None:
             if still_current():

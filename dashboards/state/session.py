@@ -234,7 +234,8 @@ class AppState(param.Parameterized):
         run_dir = new_run_dir(self.run_root)
 
         def job(progress: Progress) -> tuple:
-            result = train(corpus, cfg, run_dir, cache, scaled(progress, 0.0, 0.9))
+            with self.tasks.distributed(progress) as extra:  # Dask workers if asked for
+                result = train(corpus, cfg, run_dir, cache, scaled(progress, 0.0, 0.9), **extra)
             if result.validation:
                 files = tuple(result.validation_files)
                 found = RunEvaluation(

@@ -9,10 +9,11 @@ session's event loop" (in a notebook or a test, results are applied at once).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -98,6 +99,14 @@ class TaskRunner(param.Parameterized):
     view_status = param.String(default="", doc="Status of the viewer's background work.")
     message = param.String(default="", doc="Feedback of the last action (see run_action).")
     message_kind = param.Selector(default="info", objects=["info", "success", "danger"])
+    workers = param.Integer(
+        default=0,
+        bounds=(0, 64),
+        doc="Dask workers on this machine for training and annotating (0: in this process).",
+    )
+    worker_processes = param.Boolean(
+        default=True, doc="Local Dask workers are processes (False: threads of this one)."
+    )
 
     def __init__(self, dispatch: Dispatch | None = None, **params: Any) -> None:
         super().__init__(**params)
@@ -187,6 +196,24 @@ class TaskRunner(param.Parameterized):
             return result
 
         return self._work.submit(run)
+
+    @contextlib.contextmanager
+    def distributed(self, progress: Progress, model: Any = None) -> Iterator[dict[str, Any]]:
+        """Keyword arguments that send one task's work to :attr:`workers` local Dask workers.
+
+        ``{}`` when :attr:`workers` is 0 (the work stays in this process); otherwise
+        :func:`canapy.distributed.task_options` of a local cluster started for the task
+        (``model`` is copied to every worker). The cluster is closed when the task ends,
+        is cancelled (at its next progress report) or fails: no worker outlives its task.
+        """
+        if not self.workers:
+            yield {}
+            return
+        from canapy.distributed import open_client, task_options
+
+        progress(0.0, f"starting {self.workers} Dask worker(s)")
+        with open_client(workers=self.workers, processes=self.worker_processes) as client:
+            yield task_options(client, model)
 
     def submit_view(
         self, message: str, job: Callable[[], Any], apply: Callable[[Any], None]

@@ -115,6 +115,27 @@ def test_review_output_inside_the_data_is_refused(corpus, config, capsys):
     assert code == 2 and "refusing" in line
 
 
+def test_train_output_inside_the_data_is_refused(corpus, tmp_path, config, capsys, monkeypatch):
+    import canapy.workflow
+
+    def never(*_a, **_k):
+        raise AssertionError("trained before checking the output")
+
+    monkeypatch.setattr(canapy.workflow, "_train_into", never)
+    before = tree_hashes(corpus)
+    link = tmp_path / "link"
+    link.symlink_to(corpus)
+    for out in (corpus, corpus / "run", link / "run"):
+        code, line = train(capsys, corpus, out, config)
+        assert code == 2 and line.startswith("canapy: error: refusing to write a run folder")
+        assert str(out) in line and "inside the data folder" in line
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    code, line = train(capsys, corpus, audio / "run", config, "--audio-dir", audio)
+    assert code == 2 and "refusing" in line and str(audio) in line
+    assert tree_hashes(corpus) == before
+
+
 def test_example_never_overwrites(corpus, capsys):
     before = tree_hashes(corpus)
     code, line = run_cli(capsys, "example", corpus, "--n-files", "4")

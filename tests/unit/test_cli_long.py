@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import soundfile as sf
@@ -24,13 +26,19 @@ piece_s = 6.0
 """
 
 
-def test_annotate_streams_long_files_and_names_the_failures(tmp_path, capsys):
+def train_small_run(tmp_path: Path, n_files: int) -> Path:
+    """A run folder trained on a small example corpus with :data:`CONFIG`."""
     data = tmp_path / "data"
-    assert main(["example", str(data), "--n-files", "4"]) == 0
+    assert main(["example", str(data), "--n-files", str(n_files)]) == 0
     (tmp_path / "cfg.toml").write_text(CONFIG)
     run = tmp_path / "run"
     args = ["train", str(data), "-o", str(run), "--quiet", "--no-cache"]
     assert main([*args, "--config", str(tmp_path / "cfg.toml")]) == 0
+    return run
+
+
+def test_annotate_streams_long_files_and_names_the_failures(tmp_path, capsys):
+    run = train_small_run(tmp_path, 4)
     gate = load_gate(run / "gate.json")
     assert gate.threshold > 0
     audio = tmp_path / "audio"
@@ -57,3 +65,41 @@ def test_annotate_streams_long_files_and_names_the_failures(tmp_path, capsys):
     in_song = everything[everything["end"] <= len(song) / 16000]
     assert len(in_song) > 20
     assert len(gated) >= 0.95 * len(in_song)
+
+
+def test_annotate_mirrors_sub_folders_in_process_and_on_workers(tmp_path, capsys, monkeypatch):
+    import functools
+
+    import canapy.distributed
+
+    run = train_small_run(tmp_path, 3)
+    audio = tmp_path / "audio"
+    rng = np.random.default_rng(5)
+    for sub in ("a", "b", "b/deeper", ""):  # the same name in several folders
+        (audio / sub).mkdir(parents=True, exist_ok=True)
+        sf.write(audio / sub / "x.wav", synth_song(rng)[0], 16000, subtype="FLOAT")
+    expected = ["a/x.csv", "b/deeper/x.csv", "b/x.csv", "x.csv"]
+    in_process = tmp_path / "out"
+    assert main(["annotate", str(run), str(audio), "-o", str(in_process), "--quiet"]) == 0
+    written = sorted(p.relative_to(in_process).as_posix() for p in in_process.rglob("*.csv"))
+    assert written == expected
+    for name in expected:  # each one is its own file's annotation
+        alone = tmp_path / "alone" / name
+        wav = audio / Path(name).with_suffix(".wav")
+        assert main(["annotate", str(run), str(wav), "-o", str(alone.parent), "--quiet"]) == 0
+        assert (in_process / name).read_bytes() == alone.read_bytes()
+    assert len({(in_process / n).read_bytes() for n in expected}) == len(expected)
+    # Thread workers for speed; real worker processes are run in test_distributed.py.
+    monkeypatch.setattr(
+        canapy.distributed,
+        "open_client",
+        functools.partial(canapy.distributed.open_client, processes=False),
+    )
+    on_workers = tmp_path / "out_workers"
+    args = ["annotate", str(run), str(audio), "-o", str(on_workers), "--quiet", "--workers", "2"]
+    assert main(args) == 0
+    for name in expected:
+        assert (in_process / name).read_bytes() == (on_workers / name).read_bytes()
+    assert sorted(p.relative_to(on_workers).as_posix() for p in on_workers.rglob("*.csv")) == (
+        expected
+    )

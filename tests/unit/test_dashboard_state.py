@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import CancelledError
 from pathlib import Path
 
@@ -281,3 +282,71 @@ def test_preset_change_notifies_every_changed_value():
     form.param.watch(lambda e: seen.append(e.name), ["reservoir_leak_rate"])
     form.preset = "canary"
     assert seen == ["reservoir_leak_rate"]
+
+
+@pytest.fixture
+def dask_calls(monkeypatch):
+    """Record the keys of the tasks sent to Dask; local workers are threads (fast).
+
+    ``test_distributed.py`` runs real worker processes through the same code.
+    """
+    pytest.importorskip("dask.distributed")
+    import canapy.distributed
+
+    real = canapy.distributed.open_client
+    calls: dict[str, list] = {"clients": [], "keys": [], "on_start": []}
+
+    @contextlib.contextmanager
+    def recording(**kwargs):
+        with real(**{**kwargs, "processes": False}) as client:
+            submit = client.submit
+
+            def counted(*args, **kw):
+                calls["keys"].append(str(kw.get("key", "")))
+                return submit(*args, **kw)
+
+            client.submit = counted
+            calls["clients"].append(client)
+            for hook in calls["on_start"]:
+                hook()
+            yield client
+
+    monkeypatch.setattr(canapy.distributed, "open_client", recording)
+    return calls
+
+
+def test_workers_option_trains_and_annotates_on_dask_and_cancel_stops_it(
+    corpus_dir, cache_dir, tmp_path, dask_calls
+):
+    state = _state(corpus_dir, cache_dir, tmp_path / "runs", **TINY)
+    statuses: list[str] = []
+    state.tasks.param.watch(lambda e: statuses.append(e.new), ["status"])
+    state.tasks.workers = 2
+    state.train().result()
+    state.wait()
+    assert state.active_run is not None and not state.tasks.error
+    assert "starting 2 Dask worker(s)" in statuses
+    assert any(k.startswith("group_normal_equations-") for k in dask_calls["keys"])
+    state.annotate_unlabelled().result()
+    state.wait()
+    assert any(k.startswith("predict_chunk-") for k in dask_calls["keys"])
+    on_workers = dict(state.review.unlabelled_predictions)
+    assert all(c.status == "closed" for c in dask_calls["clients"])  # none outlives its task
+    state.tasks.workers = 0  # the same files in this process: the same segments
+    state.annotate_unlabelled().result()
+    state.wait()
+    here = state.review.unlabelled_predictions
+    assert len(here) == 1 and here.keys() == on_workers.keys()
+    for path, segs in here.items():
+        pd.testing.assert_frame_equal(segs, on_workers[path])
+    # Cancelled while the workers run: stopped at the next progress report, cluster closed.
+    state.tasks.workers = 2
+    dask_calls["on_start"].append(state.cancel)
+    future = state.annotate_unlabelled()
+    with pytest.raises((Cancelled, CancelledError)):
+        future.result()
+    state.wait()
+    assert state.tasks.status.endswith("cancelled") and not state.tasks.busy
+    assert dask_calls["clients"][-1].status == "closed"
+    assert state.review.unlabelled_predictions.keys() == here.keys()
+    state.close()

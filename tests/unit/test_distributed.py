@@ -100,9 +100,20 @@ def _slow_piece(*args):
     return piece_proba(*args)
 
 
+def _profiler_enabled() -> bool:
+    import dask
+
+    return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
 def _kill_a_busy_worker(client, killed: list) -> None:
-    """Wait until a worker runs a piece task, then kill its process (SIGKILL)."""
-    for _ in range(600):
+    """Wait until a worker runs a piece task, then kill its process (SIGKILL).
+
+    Patient (up to 3 min): on a loaded machine the workers start and receive the model
+    slowly, and the piece tasks come after the short files and the scan.
+    """
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
         for address, keys in client.processing().items():
             if any("_slow_piece" in str(k) for k in keys):
                 pid = client.run(os.getpid, workers=[address])[address]
@@ -122,6 +133,7 @@ def test_killed_worker_tasks_are_redone(setup, annotator, tmp_path):
     files = setup[2]
     _annotate(annotator, files, tmp_path / "single")
     with open_client(workers=2, processes=True, memory_limit="1GB") as client:
+        assert not any(client.run(_profiler_enabled).values())  # no dashboard: no profiler
         base = dask_submitter(client)
         from canapy import streaming
 
@@ -136,3 +148,20 @@ def test_killed_worker_tasks_are_redone(setup, annotator, tmp_path):
         assert killed and killed[0] not in client.run(os.getpid).values()  # it did die
     assert {Path(p).name for p in report.failed} == {"broken.wav"}, report.failed
     _same_files(tmp_path / "single", tmp_path / "dask")
+
+
+def _largest_blas_pool() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max((pool["num_threads"] for pool in threadpool_info()), default=1)
+
+
+def test_shared_object_is_on_every_worker_and_tasks_run_with_pinned_threads():
+    from canapy.threads import blas_threads
+
+    with open_client(workers=2, processes=False) as client:
+        shared = share(client, {"model": 1})
+        assert len(client.who_has([shared])[shared.key]) == 2  # no worker fetches it mid-run
+        task = dask_submitter(client)(_largest_blas_pool)
+        assert task.key.startswith("_largest_blas_pool-")
+        assert task.result() <= blas_threads()

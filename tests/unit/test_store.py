@@ -186,9 +186,10 @@ _KILLED_SAVE = textwrap.dedent(
     """
     import sys, time
     import canapy.store as st
+    import canapy.store_files as files
     from canapy import edits
     pause_at = sys.argv[2]
-    real_fsync_dir = st.fsync_dir
+    real_fsync_dir = files.fsync_dir
 
     def pause(folder):
         if folder.name == pause_at:
@@ -196,7 +197,7 @@ _KILLED_SAVE = textwrap.dedent(
             time.sleep(60)
         real_fsync_dir(folder)
 
-    st.fsync_dir = pause
+    files.fsync_dir = pause  # the version files are written by canapy.store_files
     store = st.AnnotationStore(sys.argv[1])
     table = store.load()
     store.save(edits.relabel(table, table["segment_id"].iloc[:1], "Z"), "k", "killed", 1)

@@ -34,10 +34,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print summary and per-class metrics; optionally write them as JSON."""
     from canapy.caveats import evaluation_caveats
+    from canapy.evaluation import evaluate_annotators
     from canapy.io_utils import atomic_write_json
     from canapy.progress import terminal_progress
     from canapy.runs import load_annotators
-    from canapy.evaluation import evaluate_annotators
 
     if args.json and Path(args.json).is_dir():  # fail before the work, not after it
         raise CanapyError(f"--json {args.json}: a folder; give a file name (e.g. metrics.json)")

@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             res["bird0_train_segments"] = len(corpus.segments)
             t = _clock()
             if args.model:
-                from canapy.workflow import load_default_annotator
+                from canapy.runs import load_default_annotator
 
                 annotator = load_default_annotator(args.model, "syntactic")
             else:

@@ -287,11 +287,13 @@ class AppState(param.Parameterized):
         correction = self.correction
         corpus = correction.working_corpus()
         source = correction.training_source()
-        default = self.form.config.training.default_model if self.form.config else None
+        default = self._compared_model()
         before = dict(self.heldout.get(default) or {}) if default else {}
         before_run = Path(self.active_run).name if self.active_run and before else None
 
         def done(result: Any) -> None:
+            nonlocal default
+            default = default or getattr(result.default_choice, "model", None)
             after = result.validation.get(default).summary() if default in result.validation else {}
             correction.param.update(
                 retrain_comparison=compare_summaries(before, after),
@@ -303,6 +305,15 @@ class AppState(param.Parameterized):
             )
 
         return self.train(corpus=corpus, on_done=done)
+
+    def _compared_model(self) -> str | None:
+        """The configured default model, or (``auto``) the active run's."""
+        from canapy.runs import read_run
+
+        configured = self.form.config.training.default_model if self.form.config else None
+        if configured != "auto" or not self.active_run:
+            return configured if configured != "auto" else None
+        return read_run(self.active_run).default_model
 
     # -- runs and evaluation --------------------------------------------------------------
     def select_run(self, run_dir: str | Path) -> Future | None:

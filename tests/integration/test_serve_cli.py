@@ -22,6 +22,8 @@ SMALL_CONFIG = """
 units = 50
 [training]
 validation_fraction = 0.2
+models = ["syntactic", "logreg"]
+default_model = "logreg"
 [logreg]
 frames_per_class = 400
 """

@@ -1,6 +1,6 @@
 """The Evaluate tab shows the figures the run saved: every model's syllable error rate, frame
 accuracy, boundary F1 and per-class scores equal those of the run's ``validation.json``
-(read by :func:`canapy.workflow.read_validation`), to the precision shown.
+(read by :func:`canapy.runs.read_validation`), to the precision shown.
 
 Checked twice: in the session that trained the run (held-out results kept in memory) and
 in a new session that opens the run from disk (the run list), so neither path can drift
@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from canapy.workflow import read_validation
+from canapy.runs import read_validation
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.timeout(1800)]
 

@@ -44,11 +44,14 @@ def threads_table(doc: dict) -> list[str]:
 
 
 def long_table(docs: list[dict]) -> list[str]:
-    """``bench_long.py``: one row per recording length (the newest run that measured it)."""
+    """``bench_long.py``: one row per recording length (each part from the newest run of it)."""
     by_length: dict[float, dict] = {}
-    for doc in docs:  # newest first
+    for doc in docs:  # newest first: each part from the newest run that measured it
         for rec in doc["recordings"]:
-            by_length.setdefault(rec["seconds"], rec)
+            row = by_length.setdefault(rec["seconds"], {"gate": rec["gate"]})
+            for part in ("gated", "ungated"):
+                if part in rec:
+                    row.setdefault(part, rec[part])
 
     def cells(fig: dict | None) -> list[str]:
         if fig is None:

@@ -176,6 +176,7 @@ def test_map_colors_grey_noise_and_ramp_suspicion():
     assert map_colors(pd.Series([float("nan")]), continuous=True) == [low]
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_the_map_stays_put_between_correction_rounds(folder, tmp_path):
     """Round 2 keeps the points of unchanged segments; a new session reuses the saved map."""
     from canapy.edits import move, relabel

@@ -210,8 +210,8 @@ class EsnClassifier:
     # -- inference ------------------------------------------------------------------
     def iter_scores(self, X: Sequence[np.ndarray]) -> Iterable[tuple[int, np.ndarray]]:
         """Yield ``(index, raw readout scores (T_i, n_classes))`` per sequence."""
-        for i, design in self.iter_designs(X):
-            yield i, design @ self.Wout_
+        for i, x_std, states in self.iter_states(X):
+            yield i, self._scores(x_std, states)
 
     def proba_from_design(self, design: np.ndarray) -> np.ndarray:
         """Class probabilities ``(T, n_classes)`` from a design matrix of :meth:`iter_designs`."""
@@ -224,13 +224,16 @@ class EsnClassifier:
         The readout applied part by part (states, features, bias), in the same order
         whichever way the parts come, so that both methods give identical numbers.
         """
+        return scores_to_proba(self._scores(x_std, states))
+
+    def _scores(self, x_std: np.ndarray, states: np.ndarray) -> np.ndarray:
         w = self.Wout_
         d = len(self.mean_) if self.readout.include_input else 0
         scores = states @ w[1 + d :]
         if d:
             scores += x_std @ w[1 : 1 + d]
         scores += w[0]
-        return scores_to_proba(scores)
+        return scores
 
     def predict_proba(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Class probabilities per frame of each sequence, shapes ``(T_i, n_classes)``."""

@@ -10,6 +10,7 @@ many sequences at once: reservoirpy steps one sequence at a time in a Python loo
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 
 import numpy as np
 import scipy.sparse
@@ -230,10 +231,9 @@ class BidirectionalReservoir:
             if self.backward is None:
                 yield from zip(batch, self.forward.run_batch(items), strict=True)
                 continue
-            backward = self.backward
             fwd, bwd = run_concurrently(  # two independent passes: one per core
-                lambda items=items: self.forward.run_batch(items),
-                lambda items=items, backward=backward: backward.run_batch([s[::-1] for s in items]),
+                partial(self.forward.run_batch, items),
+                partial(self.backward.run_batch, [s[::-1] for s in items]),
             )
             for i, f, b in zip(batch, fwd, bwd, strict=True):  # one concatenation at a time
                 yield i, np.concatenate([f, b[::-1]], axis=1)

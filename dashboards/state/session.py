@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from canapy.runs import RUN_COLUMNS, heldout_description, new_run_dir, runs_tabl
 from .correction import TRASH_LABEL, CorrectionState
 from .form import ConfigForm
 from .loading import LoadedCorpus, load_data_folder
+from .predictions import PredictionsMixin
 from .registry import RegistryState
 from .review import ReviewState
 from .syllable_map import MapState
@@ -41,7 +42,7 @@ __all__ = ["AppState", "LoadedCorpus"]
 logger = logging.getLogger(__name__)
 
 
-class AppState(param.Parameterized):
+class AppState(PredictionsMixin, param.Parameterized):
     """Everything one session works on; no widgets, so it is unit-testable.
 
     Parameters
@@ -311,9 +312,9 @@ class AppState(param.Parameterized):
         from canapy.runs import read_run
 
         configured = self.form.config.training.default_model if self.form.config else None
-        if configured != "auto" or not self.active_run:
-            return configured if configured != "auto" else None
-        return read_run(self.active_run).default_model
+        if configured != "auto":
+            return configured
+        return read_run(self.active_run).default_model if self.active_run else None
 
     # -- runs and evaluation --------------------------------------------------------------
     def select_run(self, run_dir: str | Path) -> Future | None:
@@ -376,8 +377,13 @@ class AppState(param.Parameterized):
             raise CanapyError(
                 "no active model: train one (Train tab) or click a run in its list first"
             )
-        kind = self.eval_model if self.eval_model in self.annotators else None
-        return self.annotators[kind or next(iter(self.annotators))]
+        return self.annotators[self._eval_kind()]
+
+    def _eval_kind(self) -> str | None:
+        """:attr:`eval_model` if the active run has it, else its first model (None: none)."""
+        if self.eval_model in self.annotators:
+            return self.eval_model
+        return next(iter(self.annotators), None)
 
     def annotate_unlabelled(self) -> Future:
         """Annotate the files without annotation with the active model; rank them."""
@@ -398,57 +404,6 @@ class AppState(param.Parameterized):
         path = str(path)
         self.param.update(focus_path=path, focus_window=window)
         return self._ensure_predictions([path])
-
-    def request_predictions(self, paths: Sequence[str | Path]) -> Future | None:
-        """Predict ``paths`` with every model of the active run (kept in :attr:`predictions`)."""
-        return self._ensure_predictions([str(p) for p in paths])
-
-    def _ensure_predictions(self, paths: Sequence[str]) -> Future | None:
-        from canapy.workflow import predict_files
-
-        missing = {
-            k: [p for p in paths if p not in self.predictions.get(k, {})] for k in self.annotators
-        }
-        missing = {k: v for k, v in missing.items() if v}
-        if not missing:
-            return None
-        annotators, cache, run = dict(self.annotators), self.cache_path, self.active_run
-
-        def job() -> dict[str, dict[str, tuple]]:
-            return {
-                k: predict_files(annotators[k], v, cache, keep_proba=True)
-                for k, v in missing.items()
-            }
-
-        def apply(new: dict[str, dict[str, tuple]]) -> None:
-            if run != self.active_run:
-                return  # the user switched runs meanwhile
-            merged = {k: dict(v) for k, v in self.predictions.items()}
-            proba = {k: dict(v) for k, v in self.frame_proba.items()}
-            for k, preds in new.items():
-                merged.setdefault(k, {}).update({p: segs for p, (segs, _) in preds.items()})
-                proba.setdefault(k, {}).update({p: f.astype("f4") for p, (_, f) in preds.items()})
-            self.param.update(frame_proba=proba, predictions=merged)
-
-        n = len({p for v in missing.values() for p in v})
-        return self.tasks.submit_view(f"annotating {n} file(s)", job, apply)
-
-    def with_confidence(self, path: str | Path, segments: pd.DataFrame) -> pd.DataFrame:
-        """``segments`` of ``path`` with the active model's ``confidence`` in each label.
-
-        The confidence is the model's mean probability of the segment's label over its
-        frames (:func:`canapy.review_scores.label_confidence`; NaN for a label it does not
-        know). ``segments`` come back unchanged until the model has predicted that file.
-        """
-        from canapy.review_scores import label_confidence
-
-        kind = self.eval_model if self.eval_model in self.annotators else None
-        kind = kind or next(iter(self.annotators), None)
-        proba = self.frame_proba.get(kind, {}).get(str(path))
-        if proba is None:
-            return segments
-        ann = self.annotators[kind]
-        return segments.assign(confidence=label_confidence(proba, ann.classes, segments, ann.hop_s))
 
     def select_confusion(self, true_label: str, pred_label: str) -> Future | None:
         """Find the files where ``true_label`` frames are predicted as ``pred_label``.

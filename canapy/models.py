@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,11 @@ __all__ = [
     "scaling_from_sums",
     "scores_to_proba",
 ]
+
+
+def _gram(rows: np.ndarray) -> np.ndarray:
+    """``rowsᵀ rows`` (a symmetric product: BLAS ``syrk``)."""
+    return rows.T @ rows
 
 
 def scores_to_proba(scores: np.ndarray) -> np.ndarray:
@@ -98,23 +104,32 @@ class EsnClassifier:
     def _standardise(self, x: np.ndarray) -> np.ndarray:
         return (np.asarray(x, np.float32) - self.mean_) / self.scale_
 
-    def _design(self, x_std: np.ndarray, states: np.ndarray) -> np.ndarray:
-        parts = [np.ones((len(x_std), 1), np.float32)]
-        if self.readout.include_input:
-            parts.append(x_std)
-        parts.append(states)
-        return np.concatenate(parts, axis=1)
-
     def iter_designs(
-        self, X: Sequence[np.ndarray], standardised: bool = False
+        self, X: Sequence[np.ndarray], standardised: bool = False, target_columns: int = 0
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(index, design matrix (T_i, 1 + d + units))`` per sequence of ``X``.
 
         The design (bias, standardised features, reservoir states) does not depend on the
-        readout: classifiers that :meth:`shares_design` can reuse one computation.
+        readout: classifiers that :meth:`shares_design` can reuse one computation. The
+        reservoir writes its states straight into the design matrix.
+
+        Parameters
+        ----------
+        X : list of ndarray, shapes (T_i, d)
+            Feature sequences.
+        standardised : bool
+            ``X`` is already standardised.
+        target_columns : int
+            Extra columns at the end, left for :meth:`add_design` to put the targets in
+            (pass ``len(classes_)``): it then needs no copy of the design.
         """
-        for i, x_std, states in self.iter_states(X, standardised):
-            yield i, self._design(x_std, states)
+        d = len(self.mean_) if self.readout.include_input else 0
+        xs = [x if standardised else self._standardise(x) for x in X]
+        for i, design in self.reservoir_.iter_transform(xs, before=1 + d, after=target_columns):
+            design[:, 0] = 1.0
+            if d:
+                design[:, 1 : 1 + d] = xs[i]
+            yield i, design
 
     def iter_states(
         self, X: Sequence[np.ndarray], standardised: bool = False
@@ -138,16 +153,27 @@ class EsnClassifier:
         )
 
     def add_design(self, design: np.ndarray, y: np.ndarray) -> None:
-        """Add one sequence's design matrix and class indices ``(T,)`` to the sums."""
-        target = np.zeros((len(design), len(self.classes_)), np.float32)
-        target[np.arange(len(design)), np.asarray(y)] = 1.0
-        half = len(design) // 2  # the two halves' products run on two cores
-        for xtx in run_concurrently(
-            lambda: design[:half].T @ design[:half], lambda: design[half:].T @ design[half:]
-        ):
-            self.xtx_ += xtx
-        self.xty_ += design.T @ target
-        self.n_frames_seen_ += len(design)
+        """Add one sequence's design matrix and class indices ``(T,)`` to the sums.
+
+        ``XᵀX`` and ``XᵀY`` come from one Gram matrix of the design with the one-hot
+        targets as extra columns: a product with a dozen columns for ``XᵀY`` alone runs
+        far below the speed of the symmetric product. A design from :meth:`iter_designs`
+        with ``target_columns=len(classes_)`` has room for them (overwritten here);
+        otherwise the design is copied.
+        """
+        dim, n_classes, frames = self._design_dim(), len(self.classes_), len(design)
+        if design.shape[1] == dim + n_classes:
+            full = design
+        else:
+            full = np.empty((frames, dim + n_classes), np.float32)
+            full[:, :dim] = design
+        full[:, dim:] = 0.0
+        full[np.arange(frames), dim + np.asarray(y, np.intp)] = 1.0
+        half = frames // 2  # the two halves' products run on two cores
+        for gram in run_concurrently(partial(_gram, full[:half]), partial(_gram, full[half:])):
+            self.xtx_ += gram[:dim, :dim]
+            self.xty_ += gram[:dim, dim:]
+        self.n_frames_seen_ += frames
 
     def partial_fit(
         self, X: Sequence[np.ndarray], y: Sequence[np.ndarray], standardised: bool = False
@@ -163,7 +189,7 @@ class EsnClassifier:
         standardised : bool
             ``X`` is already standardised (skip the scaling).
         """
-        for i, design in self.iter_designs(X, standardised):
+        for i, design in self.iter_designs(X, standardised, len(self.classes_)):
             self.add_design(design, y[i])
         return self
 
@@ -216,7 +242,8 @@ class EsnClassifier:
     def proba_from_design(self, design: np.ndarray) -> np.ndarray:
         """Class probabilities ``(T, n_classes)`` from a design matrix of :meth:`iter_designs`."""
         d = len(self.mean_) if self.readout.include_input else 0
-        return self.proba_from_states(design[:, 1 : 1 + d], design[:, 1 + d :])
+        states = design[:, 1 + d : 1 + d + self.reservoir_.output_dim]
+        return self.proba_from_states(design[:, 1 : 1 + d], states)
 
     def proba_from_states(self, x_std: np.ndarray, states: np.ndarray) -> np.ndarray:
         """Class probabilities ``(T, n_classes)`` from the parts of :meth:`iter_states`.
@@ -268,6 +295,30 @@ def _leaves(estimator: EsnClassifier | EnsembleClassifier) -> list[EsnClassifier
     return list(estimator.members) if isinstance(estimator, EnsembleClassifier) else [estimator]
 
 
+def _iter_shared_proba(
+    first: EsnClassifier, leaves: Sequence[EsnClassifier], X: Sequence[np.ndarray]
+) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """Yield ``(index, [probabilities of each leaf])`` per sequence, one reservoir run.
+
+    The leaves share ``first``'s reservoir and scaling. Their state weights are joined
+    into one matrix, applied to each block of reservoir states as it is computed
+    (:meth:`~canapy.reservoir.BidirectionalReservoir.iter_project`): the states themselves
+    are never kept.
+    """
+    d = len(first.mean_) if first.readout.include_input else 0
+    joined = np.concatenate([leaf.Wout_[1 + d :] for leaf in leaves], axis=1)
+    ends = np.cumsum([leaf.Wout_.shape[1] for leaf in leaves])
+    xs = [first._standardise(x) for x in X]
+    for i, projected in first.reservoir_.iter_project(xs, joined):
+        probas = []
+        for leaf, end in zip(leaves, ends, strict=True):
+            scores = projected[:, end - leaf.Wout_.shape[1] : end]
+            if d:
+                scores = scores + xs[i] @ leaf.Wout_[1 : 1 + d]
+            probas.append(scores_to_proba(scores + leaf.Wout_[0]))
+        yield i, probas
+
+
 def predict_proba_many(
     estimators: Sequence[EsnClassifier | EnsembleClassifier], X: Sequence[np.ndarray]
 ) -> list[list[np.ndarray]]:
@@ -289,13 +340,14 @@ def predict_proba_many(
             proba[k] = list(leaf.predict_proba(X))
     first = next(iter(esns.values()), None)
     if first is not None and all(first.shares_design(leaf) for leaf in esns.values()):
-        for i, x_std, states in first.iter_states(X):
-            for k, leaf in esns.items():
-                proba[k][i] = leaf.proba_from_states(x_std, states)
+        keys = list(esns)
+        for i, probas in _iter_shared_proba(first, list(esns.values()), X):
+            for k, p in zip(keys, probas, strict=True):
+                proba[k][i] = p
     else:
         for k, leaf in esns.items():
-            for i, x_std, states in leaf.iter_states(X):
-                proba[k][i] = leaf.proba_from_states(x_std, states)
+            for i, (p,) in _iter_shared_proba(leaf, [leaf], X):
+                proba[k][i] = p
     out = []
     for est in estimators:
         members = [proba[id(leaf)] for leaf in _leaves(est)]

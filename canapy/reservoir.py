@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse
 
 from canapy.config import ReservoirConfig
+from canapy.pieces import MAX_COLUMNS, context_frames, plan_pieces
 from canapy.threads import run_concurrently
 
 __all__ = ["BidirectionalReservoir", "ReservoirWeights", "make_reservoir_node"]
@@ -136,13 +137,40 @@ class ReservoirWeights:
         -------
         list of ndarray, shapes (T_i, units), float32
         """
-        units, n = self.units, len(seqs)
         lengths = [len(s) for s in seqs]
-        t_max = max(lengths)
-        inputs = np.zeros((t_max, n, self.Win.shape[1]), np.float32)
-        for j, s in enumerate(seqs):
-            inputs[: len(s), j] = s
-        states = np.empty((t_max, n, units), np.float32)
+        states = np.empty((max(lengths), len(seqs), self.units), np.float32)
+        for t0, part in self.iter_blocks(seqs, initial_states, block):
+            states[t0 : t0 + len(part)] = part
+        return [states[:m, j] for j, m in enumerate(lengths)]
+
+    def iter_blocks(
+        self,
+        seqs: Sequence[np.ndarray],
+        initial_states: np.ndarray | None = None,
+        block: int = 128,
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """States of several sequences run side by side, a block of steps at a time.
+
+        Parameters
+        ----------
+        seqs : list of ndarray, shapes (T_i, input_dim)
+            Input sequences; shorter ones are padded with zeros (their states past their
+            end are meaningless).
+        initial_states : ndarray, shape (len(seqs), units), optional
+            Starting states; zeros if ``None``.
+        block : int
+            Steps per block: the input drive of a block is one matrix product.
+
+        Yields
+        ------
+        t0 : int
+            Step of the block's first row.
+        states : ndarray, shape (steps, len(seqs), units), float32
+            The state of every sequence after each step of the block. The array is
+            reused for the next block: copy what must outlive the iteration.
+        """
+        units, n = self.units, len(seqs)
+        t_max = max(len(s) for s in seqs)
         x = np.zeros((units, n), np.float32)  # one column per sequence
         if initial_states is not None:
             x[:] = np.asarray(initial_states, np.float32).reshape(n, units).T
@@ -154,13 +182,20 @@ class ReservoirWeights:
         kernel = _csr_matvecs if W.indptr.dtype == W.indices.dtype else None
         z = np.empty((units, n), np.float32)
         x_flat, z_flat = x.reshape(-1), z.reshape(-1)  # views: the kernel writes into z
-        for t0 in range(0, t_max, block):  # input drive computed a block of steps at a time
-            steps = inputs[t0 : t0 + block]
-            drive = (Win @ steps.reshape(-1, steps.shape[2]).T).reshape(units, len(steps), n)
+        inputs = np.zeros((block, n, self.Win.shape[1]), np.float32)
+        buffer = np.empty((block, n, units), np.float32)  # reused: no page faults per block
+        for t0 in range(0, t_max, block):
+            steps = min(block, t_max - t0)
+            inputs[:] = 0.0
+            for j, s in enumerate(seqs):
+                part = s[t0 : t0 + steps]
+                inputs[: len(part), j] = part
+            drive = (Win @ inputs[:steps].reshape(-1, inputs.shape[2]).T).reshape(units, steps, n)
             drive += bias
+            states = buffer[:steps]
             # The sparse product is single-threaded: the per-step work is too small to gain
             # from threads, and spinning BLAS threads crawl when other processes share the CPU.
-            for k in range(len(steps)):
+            for k in range(steps):
                 if kernel is not None:
                     np.copyto(z, drive[:, k])
                     kernel(units, units, n, W.indptr, W.indices, W.data, x_flat, z_flat)
@@ -170,8 +205,8 @@ class ReservoirWeights:
                 z *= lr
                 x *= keep
                 x += z
-                states[t0 + k] = x.T
-        return [states[:m, j] for j, m in enumerate(lengths)]
+                states[k] = x.T
+            yield t0, states
 
 
 _Weights = ReservoirWeights  # model files written before the rename refer to this name
@@ -188,6 +223,34 @@ def _batches(lengths: Sequence[int], max_frames: int) -> Iterator[list[int]]:
         batch.append(int(i))
     if batch:
         yield batch
+
+
+def _run_pieces(
+    weights: ReservoirWeights,
+    seqs: Sequence[np.ndarray],
+    context: int | None,
+    out: Sequence[np.ndarray],
+    project: np.ndarray | None = None,
+) -> None:
+    """Write each sequence's states (or ``states @ project``) into ``out``, run in pieces.
+
+    See :mod:`canapy.pieces`: each sequence is cut into pieces that run as columns of one
+    batch, each warmed up on the ``context`` frames before it. ``out[i]`` has shape
+    ``(T_i, units)`` (or ``(T_i, project.shape[1])``) and may be a view (e.g. the
+    columns of a design matrix, or rows in reversed order).
+    """
+    pieces = plan_pieces([len(s) for s in seqs], context)
+    for g in range(0, len(pieces), MAX_COLUMNS):
+        group = pieces[g : g + MAX_COLUMNS]
+        for t0, states in weights.iter_blocks([seqs[p.seq][p.first : p.stop] for p in group]):
+            steps, n, units = states.shape
+            rows = states
+            if project is not None:
+                rows = (states.reshape(-1, units) @ project).reshape(steps, n, -1)
+            for j, p in enumerate(group):
+                lo, hi = max(t0, p.warm), min(t0 + steps, p.run_length)
+                if lo < hi:
+                    out[p.seq][p.first + lo : p.first + hi] = rows[lo - t0 : hi - t0, j]
 
 
 class BidirectionalReservoir:
@@ -222,21 +285,89 @@ class BidirectionalReservoir:
         """Size of the state vector of one frame."""
         return self.cfg.units * (2 if self.cfg.bidirectional else 1)
 
+    def _context(self) -> int | None:
+        return context_frames(self.cfg)
+
+    def _fill(
+        self, items: list[np.ndarray], outs: list[np.ndarray], project: np.ndarray | None
+    ) -> None:
+        """Write the states of ``items`` (or ``states @ project``) into ``outs``.
+
+        ``outs[i]`` has ``T_i`` rows and ``output_dim`` columns (or ``2 * k`` for a
+        projection on ``k`` columns: forward part, then backward part). The forward and
+        backward passes are independent and run one per core.
+        """
+        context = self._context()
+        half = self.cfg.units if project is None else project.shape[1]
+        fwd_w = None if project is None else project[: self.cfg.units]
+        fwd = partial(_run_pieces, self.forward, items, context, [o[:, :half] for o in outs], fwd_w)
+        if self.backward is None:
+            fwd()
+            return
+        bwd_w = None if project is None else project[self.cfg.units :]
+        bwd = partial(
+            _run_pieces,
+            self.backward,
+            [s[::-1] for s in items],
+            context,
+            [o[::-1, half : 2 * half] for o in outs],  # reversed views: states in file order
+            bwd_w,
+        )
+        run_concurrently(fwd, bwd)
+
     def iter_transform(
-        self, seqs: Sequence[np.ndarray], max_frames: int = _MAX_BATCH_FRAMES
+        self,
+        seqs: Sequence[np.ndarray],
+        max_frames: int = _MAX_BATCH_FRAMES,
+        before: int = 0,
+        after: int = 0,
     ) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(index, states)`` for each sequence, in batches bounded in memory."""
+        """Yield ``(index, states)`` for each sequence, in batches bounded in memory.
+
+        Parameters
+        ----------
+        seqs : list of ndarray, shapes (T_i, input_dim)
+            Input sequences.
+        max_frames : int
+            Frames run in one batch (memory).
+        before, after : int
+            Extra columns left uninitialised before and after the states, for the caller
+            to fill (e.g. a design matrix's bias and input columns): the states are written
+            in place, without a copy.
+
+        Yields
+        ------
+        index : int
+        states : ndarray, shape (T_i, before + output_dim + after), float32
+        """
+        width = before + self.output_dim + after
         for batch in _batches([len(s) for s in seqs], max_frames):
             items = [np.asarray(seqs[i], np.float32) for i in batch]
-            if self.backward is None:
-                yield from zip(batch, self.forward.run_batch(items), strict=True)
-                continue
-            fwd, bwd = run_concurrently(  # two independent passes: one per core
-                partial(self.forward.run_batch, items),
-                partial(self.backward.run_batch, [s[::-1] for s in items]),
-            )
-            for i, f, b in zip(batch, fwd, bwd, strict=True):  # one concatenation at a time
-                yield i, np.concatenate([f, b[::-1]], axis=1)
+            outs = [np.empty((len(s), width), np.float32) for s in items]
+            self._fill(items, [o[:, before : before + self.output_dim] for o in outs], None)
+            yield from zip(batch, outs, strict=True)
+
+    def iter_project(
+        self,
+        seqs: Sequence[np.ndarray],
+        weights: np.ndarray,
+        max_frames: int = _MAX_BATCH_FRAMES,
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, states @ weights)`` per sequence without keeping the states.
+
+        What a readout needs at inference: the states of a block of steps are multiplied
+        by ``weights`` (shape ``(output_dim, k)``) and dropped, so memory is ``T x k`` per
+        sequence instead of ``T x output_dim``.
+        """
+        weights = np.asarray(weights, np.float32)
+        k = weights.shape[1]
+        parts = 2 if self.backward is not None else 1
+        for batch in _batches([len(s) for s in seqs], max_frames):
+            items = [np.asarray(seqs[i], np.float32) for i in batch]
+            outs = [np.empty((len(s), parts * k), np.float32) for s in items]
+            self._fill(items, outs, weights)
+            for i, o in zip(batch, outs, strict=True):
+                yield i, (o[:, :k] + o[:, k:]) if parts == 2 else o
 
     def transform(self, seqs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """States of every sequence, shape ``(T_i, output_dim)`` each."""

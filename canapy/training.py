@@ -312,7 +312,8 @@ def fit_with_held_out(
             report(0.7, "held-out files: scoring (and adding them to the syntactic model)")
             for c0 in range(n_fit, len(paths), _CHUNK_FILES):
                 idx = list(range(c0, min(len(paths), c0 + _CHUNK_FILES)))
-                for i, design in source.iter_designs([standardised[i] for i in idx], True):
+                room = len(classes) if need_syn else 0  # columns for add_design's targets
+                for i, design in source.iter_designs([standardised[i] for i in idx], True, room):
                     k = idx[i]
                     if need_syn:
                         syn.add_design(design, targets[k])

@@ -48,6 +48,7 @@ from canapy.io_utils import (
 from canapy.model_choice import DefaultChoice, choose_default_model
 from canapy.persistence import read_metadata, save_model
 from canapy.streaming import StreamSettings
+from canapy.threads import limited_threads
 from canapy.training import FeatureSequence, fit_with_held_out
 
 if TYPE_CHECKING:  # scikit-learn (via metrics) is slow to import: scoring imports it itself
@@ -324,6 +325,7 @@ def load_run_gate(run_dir: str | Path) -> ActivityGate | None:
     return load_gate(path) if path.is_file() else None
 
 
+@limited_threads()
 def annotate_files(
     annotator: Annotator,
     paths: Sequence[Path],

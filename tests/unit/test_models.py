@@ -11,6 +11,7 @@ from canapy.models import (
     feature_scaling,
     nonsyntactic_sequences,
 )
+from canapy.reservoir import BidirectionalReservoir
 
 
 def _toy(rng, n_seq=6, length=200):
@@ -92,13 +93,13 @@ def test_members_sharing_a_reservoir_run_it_once(monkeypatch):
         (pa + pb) / 2 for pa, pb in zip(a.predict_proba(X), b.predict_proba(X), strict=True)
     ]
     runs = []
-    original = EsnClassifier.iter_states
+    original = BidirectionalReservoir.iter_project
 
-    def counting(self, seqs, standardised=False):
+    def counting(self, seqs, weights, *args):
         runs.append(len(seqs))
-        return original(self, seqs, standardised)
+        return original(self, seqs, weights, *args)
 
-    monkeypatch.setattr(EsnClassifier, "iter_states", counting)
+    monkeypatch.setattr(BidirectionalReservoir, "iter_project", counting)
     together = EnsembleClassifier([a, b]).predict_proba(X)
     assert runs == [len(X)]
     for t, s in zip(together, separate, strict=True):

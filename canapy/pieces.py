@@ -104,18 +104,15 @@ def plan_pieces(lengths: Sequence[int], context: int | None) -> list[Piece]:
     Examples
     --------
     >>> [(p.seq, p.start, p.stop, p.warm) for p in plan_pieces([1000, 100], context=100)]
-    [(0, 400, 800, 100), (0, 0, 400, 0), (0, 800, 1000, 100), (1, 0, 100, 0)]
+    [(0, 333, 667, 100), (0, 667, 1000, 100), (0, 0, 333, 0), (1, 0, 100, 0)]
     """
     pieces: list[Piece] = []
     for seq, total in enumerate(lengths):
         if context is None or total <= piece_frames(context) + context:
             pieces.append(Piece(seq, 0, total, 0))
             continue
-        size = piece_frames(context)
-        starts = list(range(0, total, size))
-        if len(starts) > 1 and total - starts[-1] < size // 2:
-            starts.pop()  # a short tail joins the piece before it
-        bounds = [*starts, total]
+        count = math.ceil(total / piece_frames(context))  # equal pieces: little padding
+        bounds = [round(k * total / count) for k in range(count + 1)]
         for start, stop in itertools.pairwise(bounds):
             pieces.append(Piece(seq, start, stop, min(context, start)))
     return sorted(pieces, key=lambda p: (-p.run_length, p.seq, p.start))

@@ -34,7 +34,7 @@ def test_pieces_cover_every_frame_once(lengths):
         assert all(a.stop == b.start for a, b in itertools.pairwise(mine))
         assert mine[0].warm == 0  # the first piece starts where the sequence does: exact
         assert all(p.warm == min(context, p.start) for p in mine)
-        assert all(p.stop - p.start <= piece_frames(context) * 3 // 2 for p in mine)
+        assert all(p.run_length <= piece_frames(context) + context for p in mine)
     runs = [p.run_length for p in pieces]
     assert runs == sorted(runs, reverse=True)
 

@@ -10,7 +10,8 @@ Steps (Koumura Bird0; Koumura & Okanoya 2016, figshare 10.6084/m9.figshare.34701
 - ``train-60``: ``canapy train`` on the 60 files (default config: held-out measurement,
   syntactic + non-syntactic + ensemble models);
 - ``annotate-30``: ``canapy annotate`` of ``Bird0_30``-``Bird0_59`` (311 s of audio) with
-  that run's default (ensemble) model; ``annotate-30-syntactic`` with ``--model syntactic``;
+  that run's default model (chosen on its held-out files); ``annotate-30-ensemble`` and
+  ``annotate-30-syntactic`` with ``--model ensemble`` / ``--model syntactic``;
 - ``train-40`` / ``annotate-20``: the standard split (train 0-39, annotate 40-59);
 - ``example``: ``canapy example`` then ``canapy train`` on it.
 
@@ -41,6 +42,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ALL_STEPS = (
     "train-60",
     "annotate-30",
+    "annotate-30-ensemble",
     "annotate-30-syntactic",
     "train-40",
     "annotate-20",
@@ -121,7 +123,8 @@ def run_steps(steps: list[str], data: Path, work: Path, env: dict[str, str]) -> 
             results.setdefault("train-40", res)
         if step.startswith("annotate"):
             run, audio = (run40, audio20) if step == "annotate-20" else (run60, audio30)
-            extra = ["--model", "syntactic"] if step.endswith("syntactic") else []
+            model = step.rsplit("-", 1)[1]
+            extra = ["--model", model] if model in ("syntactic", "ensemble") else []
             out = work / f"out-{step}"
             res = run_process(
                 ["annotate", str(run), str(audio), "-o", str(out), "--quiet", *cache(step), *extra],

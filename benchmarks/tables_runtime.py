@@ -7,7 +7,13 @@ from table_kit import Table, mib, seconds, table
 
 
 def speed_table(doc: dict) -> list[str]:
-    """``bench_speed.py``: each ``canapy`` step as a whole process."""
+    """``bench_speed.py``: each ``canapy`` step as a whole process, the original's beside."""
+    quoted = doc.get("original_canapy", {})
+    original = {
+        "train-60": quoted.get("fit_60_koumura_s"),
+        "annotate-30": quoted.get("predict_30_koumura_s"),
+        "annotate-30-ensemble": quoted.get("predict_30_koumura_s"),
+    }
     rows = [
         [
             f"`{r['command'].split(' /')[0]}` ({step})",
@@ -15,10 +21,12 @@ def speed_table(doc: dict) -> list[str]:
             seconds(r["wall_s"]),
             seconds(r["cpu_s"]),
             mib(r["peak_rss_mb"]),
+            seconds(original.get(step)) if original.get(step) else "",
         ]
         for step, r in doc["steps"].items()
     ]
-    return table(["step", "audio", "wall", "CPU", "peak memory"], rows)
+    header = ["step", "audio", "wall", "CPU", "peak memory", "original canapy (quoted)"]
+    return table(header, rows)
 
 
 def beside(kind: str, burners: int) -> str:

@@ -22,7 +22,12 @@ original code on a quiet 2-core machine and reported in Canapy issue 9.
 Usage::
 
     python benchmarks/bench_speed.py [--data ../shared/data] [--json out.json]
-        [--steps train-60,annotate-30,...] [--repeat 1]
+        [--steps train-60,annotate-30,...] [--variant LABEL]
+
+The "before" figures in ``docs/benchmarks.md`` come from an older checkout of the code::
+
+    git worktree add ../before 1535a18
+    PYTHONPATH=../before python benchmarks/bench_speed.py --variant before-1535a18
 """
 
 from __future__ import annotations
@@ -150,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--steps", default=",".join(ALL_STEPS))
     parser.add_argument("--json", type=Path, help="default: benchmarks/results/speed-<date>.json")
+    parser.add_argument(
+        "--variant",
+        help="label of the code measured when it is not this checkout's (e.g. before-1535a18, "
+        "with PYTHONPATH pointing at that checkout)",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"data folder {args.data} not found", file=sys.stderr)
@@ -180,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_after": load_after,
             "original_canapy": ORIGINAL_CANAPY,
             "steps": results,
+            **({"variant": args.variant} if args.variant else {}),
         },
         args.json,
         meta,

@@ -242,7 +242,7 @@ def serve_models_table(doc: dict) -> list[str]:
 
 TABLES = {
     "speed": Table("speed", speed_table),
-    "speed-before": Table("speed", speed_table, variant="before-c9e9bb9"),
+    "speed-before": Table("speed", speed_table, variant="before-1535a18"),
     "threads": Table("threads", threads_table),
     "long": Table("long", long_table, needs="recordings", every=True),
     "long-checks": Table("long", long_checks_table, needs="dask"),

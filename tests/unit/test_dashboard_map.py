@@ -215,6 +215,7 @@ def test_the_map_stays_put_between_correction_rounds(folder, tmp_path):
     again.tasks.close()
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_hovering_a_point_gives_its_spectrogram(mapped):
     import base64
     import io

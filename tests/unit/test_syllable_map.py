@@ -159,6 +159,7 @@ def test_hdbscan_min_samples_stops_growing_with_the_data():
     assert SyllableMap(n_neighbors=10, min_samples=7).fit(X).min_samples_ == 7
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_saved_map_and_its_points_round_trip(tmp_path):
     X, y = blobs()
     smap = SyllableMap(n_neighbors=10, min_cluster_size=10).fit(X)

@@ -14,11 +14,12 @@ from canapy.reservoir import BidirectionalReservoir
 from canapy.synthetic import synth_song
 
 
-def _song_features(seed: int, n_songs: int = 3) -> list[np.ndarray]:
-    """Standardised features of synthetic songs: input with the statistics of real song."""
+@pytest.fixture(scope="module")
+def songs() -> list[np.ndarray]:
+    """Standardised features of five synthetic songs: input with the statistics of song."""
     cfg = default_config().features
-    rng = np.random.default_rng(seed)
-    feats = [compute_features(synth_song(rng)[0], 16000, cfg) for _ in range(n_songs)]
+    rng = np.random.default_rng(7)
+    feats = [compute_features(synth_song(rng)[0], 16000, cfg) for _ in range(5)]
     joined = np.concatenate(feats)
     mean, scale = joined.mean(axis=0), joined.std(axis=0) + 1e-6
     return [((f - mean) / scale).astype(np.float32) for f in feats]
@@ -54,10 +55,9 @@ def test_no_pieces_for_a_reservoir_that_does_not_forget():
 
 
 @pytest.mark.parametrize("leak_rate", [0.2, 0.1, 0.05])
-def test_states_in_pieces_match_one_pass_on_song(leak_rate):
+def test_states_in_pieces_match_one_pass_on_song(songs, leak_rate):
     """The echo state property in practice: warmed-up pieces equal the exact recursion."""
     cfg = ReservoirConfig(units=200, leak_rate=leak_rate)
-    songs = _song_features(seed=7, n_songs=5)
     seqs = [np.concatenate(songs[:4]), songs[4]]  # one long recording, one song
     assert max(len(s) for s in seqs) > 2 * piece_frames(context_frames(cfg))  # really cut
     res = BidirectionalReservoir(cfg, seqs[0].shape[1])
@@ -74,9 +74,9 @@ def test_states_in_pieces_match_one_pass_on_song(leak_rate):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-def test_projected_states_equal_states_times_weights():
+def test_projected_states_equal_states_times_weights(songs):
     cfg = ReservoirConfig(units=60)
-    seqs = _song_features(seed=8, n_songs=2)
+    seqs = songs[:2]
     res = BidirectionalReservoir(cfg, seqs[0].shape[1])
     weights = np.random.default_rng(0).normal(size=(res.output_dim, 5)).astype(np.float32)
     for (i, projected), states in zip(
@@ -86,9 +86,9 @@ def test_projected_states_equal_states_times_weights():
         np.testing.assert_allclose(projected, states @ weights, atol=1e-4)
 
 
-def test_extra_columns_are_left_around_the_states():
+def test_extra_columns_are_left_around_the_states(songs):
     cfg = ReservoirConfig(units=20)
-    seqs = _song_features(seed=9, n_songs=1)
+    seqs = songs[:1]
     res = BidirectionalReservoir(cfg, seqs[0].shape[1])
     ((_, plain),) = res.iter_transform(seqs)
     ((_, wide),) = res.iter_transform(seqs, before=3, after=2)

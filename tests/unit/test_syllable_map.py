@@ -148,6 +148,7 @@ def test_evidence_is_a_dataframe_in_point_order():
     assert isinstance(ev, pd.DataFrame) and len(ev) == len(y)
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_hdbscan_min_samples_stops_growing_with_the_data():
     X, _ = blobs(n_per=70, d=4)
     smap = SyllableMap(n_neighbors=10, min_cluster_size=60).fit(X)  # as 3,000 segments give
@@ -203,6 +204,7 @@ def test_segment_thumbnail_of_a_real_segment(corpus, tmp_path):
     assert uri.startswith("data:image/png;base64,") and len(uri) < 20_000
 
 
+@pytest.mark.slow  # fits a UMAP map (numba compiles it on first use: many seconds of CPU)
 def test_remap_reuses_a_map_that_still_fits_and_refits_one_that_does_not(corpus, tmp_path):
     segs = corpus.segments
     params = {"n_neighbors": 10, "min_cluster_size": 5}

@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "canapy.spectral",
         "canapy.features",
         "canapy.activity",
+        "canapy.pieces",
         "canapy.reservoir",
         "canapy.models",
         "canapy.persistence",

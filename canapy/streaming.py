@@ -11,10 +11,10 @@ block of audio at a time:
    gate is off) are cut into pieces of ``piece_s`` seconds, independent of each other (the
    unit of work of :mod:`canapy.distributed`). Within a piece, features are computed block
    by block with the context that makes block edges invisible (the STFT window, two frames
-   for the deltas); the forward reservoir state is carried from block to block; the
-   backward reservoir of each block starts ``context_s`` seconds after the block's end, where
-   the reservoir has forgotten its start (its memory fades geometrically). A piece's forward
-   reservoir is warmed up on the ``context_s`` seconds before it likewise;
+   for the deltas), and each block is annotated with its reservoir context on both sides:
+   the forward reservoir starts :func:`reservoir_context` frames before the block, the
+   backward one as far after it, where the reservoir has forgotten its start (its memory
+   fades geometrically, see :mod:`canapy.pieces`);
 3. **decode** (:class:`SegmentDecoder`): frame probabilities are smoothed and turned into
    segments chunk by chunk, each chunk ending in the middle of a silence long enough that no
    post-processing rule (gap filling, absorption of short runs, widening) reaches across it,
@@ -46,7 +46,7 @@ from canapy.features import (
     log_mel,
     n_frames,
 )
-from canapy.models import EnsembleClassifier, EsnClassifier
+from canapy.pieces import context_frames
 from canapy.postprocess import SEGMENT_PRED_COLUMNS, frames_to_segments, moving_mean
 from canapy.progress import ProgressFn
 
@@ -58,6 +58,7 @@ __all__ = [
     "decode_pieces",
     "piece_proba",
     "plan_file",
+    "reservoir_context",
     "span_features",
 ]
 
@@ -75,12 +76,13 @@ class StreamSettings:
     Attributes
     ----------
     block_s : float
-        Frames run through the reservoirs at once (memory: ``block_s / hop`` frames times
-        the reservoir size, about 70 MB for 30 s at a 2 ms hop with 2 × 600 units).
+        Audio annotated at once (memory: its spectrogram and features, about 100 MB for
+        60 s at a 2 ms hop; the reservoir states are not kept).
     piece_s : float
         Length of an independent piece (one task when distributed).
     context_s : float
-        Warm-up and look-ahead of the reservoirs at block and piece edges.
+        Warm-up and look-ahead at block edges for a reservoir that forgets too slowly for
+        :func:`canapy.pieces.context_frames` (spectral radius of 1 or more).
     scan_block_s : float
         Audio read at once by the noise-floor and activity scan.
     """
@@ -241,36 +243,15 @@ def span_features(path: str, g0: int, g1: int, plan: FilePlan, cfg: FeaturesConf
     return features_from_logmel(logmel, cfg)[g0 - e0 : g1 - e0]
 
 
-def _leaves(annotator: Annotator) -> list[EsnClassifier]:
-    est = annotator.estimator
-    return list(est.members) if isinstance(est, EnsembleClassifier) else [est]
+def reservoir_context(annotator: Annotator, settings: StreamSettings) -> int:
+    """Frames of warm-up and look-ahead around a block: where the reservoir forgets its start.
 
-
-class _BlockRunner:
-    """One reservoir (and scaling) shared by readouts, run block by block over a piece."""
-
-    def __init__(self, clf: EsnClassifier) -> None:
-        self.clf = clf
-        self.state: np.ndarray | None = None
-
-    def standardise(self, feats: np.ndarray) -> np.ndarray:
-        return (feats - self.clf.mean_) / self.clf.scale_
-
-    def warm_up(self, feats: np.ndarray) -> None:
-        self.state = self.clf.reservoir_.forward.run_from(self.standardise(feats))[1]
-
-    def design(self, feats: np.ndarray, n: int) -> np.ndarray:
-        """Design rows of the first ``n`` frames of ``feats`` (the rest is look-ahead)."""
-        x = self.standardise(feats)
-        res = self.clf.reservoir_
-        fwd, self.state = res.forward.run_from(x[:n], self.state)
-        parts = [np.ones((n, 1), np.float32)]
-        if self.clf.readout.include_input:
-            parts.append(x[:n])
-        parts.append(fwd)
-        if res.backward is not None:  # starts from zeros at the end of the look-ahead
-            parts.append(res.backward.run_from(x[::-1])[0][::-1][:n])
-        return np.concatenate(parts, axis=1)
+    :func:`canapy.pieces.context_frames` of the annotator's reservoir (about 0.4 s with the
+    default config); ``settings.context_s`` for a reservoir that forgets too slowly for that
+    bound to hold.
+    """
+    frames = context_frames(annotator.config.reservoir)
+    return frames if frames is not None else max(1, round(settings.context_s / annotator.hop_s))
 
 
 def piece_proba(
@@ -281,35 +262,24 @@ def piece_proba(
 ) -> np.ndarray:
     """Class probabilities ``(stop - start, n_classes)`` of one piece of a planned file.
 
-    Ensemble members sharing a reservoir and scaling run it once (as
-    :func:`canapy.models.predict_proba_many` does for whole files).
+    Each block of the piece is annotated as a short file of its own, extended by
+    :func:`reservoir_context` frames on both sides (within the stretch ``lo:hi``), so the
+    forward reservoir has forgotten its zero start when the block begins and the backward
+    one when it ends: the block's probabilities are the whole file's. Ensemble members
+    sharing a reservoir run it once, in pieces side by side (see
+    :func:`canapy.models.predict_proba_many`).
     """
     settings = settings or StreamSettings()
     start, stop, lo, hi = piece
     cfg = annotator.config.features
     block = max(1, round(settings.block_s / annotator.hop_s))
-    context = max(1, round(settings.context_s / annotator.hop_s))
-    leaves = _leaves(annotator)
-    runners: list[_BlockRunner] = []
-    owner: list[int] = []  # runner of each leaf
-    for leaf in leaves:
-        k = next((j for j, r in enumerate(runners) if r.clf.shares_design(leaf)), None)
-        if k is None:
-            runners.append(_BlockRunner(leaf))
-            k = len(runners) - 1
-        owner.append(k)
-    warm0 = max(lo, start - context)
-    if start > warm0:
-        warm = span_features(plan.path, warm0, start, plan, cfg)
-        for runner in runners:
-            runner.warm_up(warm)
+    context = reservoir_context(annotator, settings)
     out = np.empty((stop - start, len(annotator.classes)), np.float32)
     for c0 in range(start, stop, block):
         c1 = min(stop, c0 + block)
-        feats = span_features(plan.path, c0, min(hi, c1 + context), plan, cfg)
-        designs = [runner.design(feats, c1 - c0) for runner in runners]
-        probas = [leaf.proba_from_design(designs[owner[j]]) for j, leaf in enumerate(leaves)]
-        out[c0 - start : c1 - start] = sum(probas) / len(probas)
+        e0, e1 = max(lo, c0 - context), min(hi, c1 + context)
+        feats = span_features(plan.path, e0, e1, plan, cfg)
+        out[c0 - start : c1 - start] = annotator.frame_proba([feats])[0][c0 - e0 : c1 - e0]
     return out
 
 

@@ -245,6 +245,9 @@ TABLES = {
     "speed-before": Table("speed", speed_table, variant="before-1535a18"),
     "threads": Table("threads", threads_table),
     "long": Table("long", long_table, needs="recordings", every=True),
+    "long-before": Table(
+        "long", long_table, needs="recordings", variant="before-1535a18", every=True
+    ),
     "long-checks": Table("long", long_checks_table, needs="dask"),
     "serve": Table("serve", serve_table),
     "serve-models": Table("serve", serve_models_table),

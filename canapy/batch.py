@@ -5,8 +5,9 @@ The work is cut into tasks that do not depend on where they run:
 - short files (up to ``stream_above_s`` seconds) in groups of :data:`CHUNK_FILES`, each
   group annotated whole (:func:`predict_chunk`);
 - long files: a scan task (:func:`canapy.streaming.plan_file`: noise floor, activity
-  gate, pieces), then one task per piece (:func:`canapy.streaming.piece_proba`); this
-  process joins the pieces' probabilities in order and decodes them.
+  gate, pieces), then one task per group of consecutive pieces of up to ``piece_s``
+  seconds (:func:`canapy.streaming.pieces_proba`); this process joins the pieces'
+  probabilities in order and decodes them.
 
 Tasks go through a ``submit(fn, *args)`` function returning an object with ``.result()``:
 :func:`local_submit` runs them lazily here (groups of short files two at a time in threads
@@ -37,7 +38,13 @@ from canapy.audio import audio_info
 from canapy.corpus import write_annotation
 from canapy.exceptions import CanapyError
 from canapy.progress import ProgressFn
-from canapy.streaming import StreamSettings, decode_pieces, piece_proba, plan_file
+from canapy.streaming import (
+    StreamSettings,
+    decode_pieces,
+    group_pieces,
+    pieces_proba,
+    plan_file,
+)
 from canapy.threads import pipeline_threads
 
 __all__ = [
@@ -251,8 +258,12 @@ def annotate_many(
         try:
             plan = task.result()
             report.streamed[path] = plan.active_fraction
-            tasks = [submit(piece_proba, model, plan, piece, settings) for piece in plan.pieces]
-            probas = (t.result() for t in tasks)
+            piece_frames = max(1, round(settings.piece_s / annotator.hop_s))
+            tasks = [
+                submit(pieces_proba, model, plan, group, settings)
+                for group in group_pieces(plan.pieces, piece_frames)
+            ]
+            probas = (proba for t in tasks for proba in t.result())
             seen = [0.0]
 
             def piece_progress(fraction: float, message: str, _seen=seen, _d=durations[path]):

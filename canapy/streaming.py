@@ -7,14 +7,16 @@ block of audio at a time:
    band's noise floor exactly (a histogram locates the order statistics that
    :func:`numpy.percentile` needs, a second pass collects the few values around them) and,
    with an :class:`~canapy.activity.ActivityGate`, the stretches that carry sound;
-2. **pieces** (:func:`piece_proba`): the stretches to annotate (the whole file when the
-   gate is off) are cut into pieces of ``piece_s`` seconds, independent of each other (the
-   unit of work of :mod:`canapy.distributed`). Within a piece, features are computed block
-   by block with the context that makes block edges invisible (the STFT window, two frames
-   for the deltas), and each block is annotated with its reservoir context on both sides:
-   the forward reservoir starts :func:`reservoir_context` frames before the block, the
-   backward one as far after it, where the reservoir has forgotten its start (its memory
-   fades geometrically, see :mod:`canapy.pieces`);
+2. **pieces** (:func:`pieces_proba`): the stretches to annotate (the whole file when the
+   gate is off) are cut into pieces of ``piece_s`` seconds, independent of each other;
+   consecutive short pieces are grouped up to ``piece_s`` (:func:`group_pieces`), the unit
+   of work of :mod:`canapy.distributed`. Features are computed block by block with the
+   context that makes block edges invisible (the STFT window, two frames for the deltas),
+   and each block is annotated with its reservoir context on both sides: the forward
+   reservoir starts :func:`reservoir_context` frames before the block, the backward one as
+   far after it, where the reservoir has forgotten its start (its memory fades
+   geometrically, see :mod:`canapy.pieces`). A group's blocks run through the reservoirs
+   side by side;
 3. **decode** (:class:`SegmentDecoder`): frame probabilities are smoothed and turned into
    segments chunk by chunk, each chunk ending in the middle of a silence long enough that no
    post-processing rule (gap filling, absorption of short runs, widening) reaches across it,
@@ -56,7 +58,9 @@ __all__ = [
     "StreamSettings",
     "annotate_stream",
     "decode_pieces",
+    "group_pieces",
     "piece_proba",
+    "pieces_proba",
     "plan_file",
     "reservoir_context",
     "span_features",
@@ -262,25 +266,70 @@ def piece_proba(
 ) -> np.ndarray:
     """Class probabilities ``(stop - start, n_classes)`` of one piece of a planned file.
 
-    Each block of the piece is annotated as a short file of its own, extended by
-    :func:`reservoir_context` frames on both sides (within the stretch ``lo:hi``), so the
-    forward reservoir has forgotten its zero start when the block begins and the backward
-    one when it ends: the block's probabilities are the whole file's. Ensemble members
-    sharing a reservoir run it once, in pieces side by side (see
-    :func:`canapy.models.predict_proba_many`).
+    See :func:`pieces_proba`, which annotates several pieces together.
+    """
+    return pieces_proba(annotator, plan, [piece], settings)[0]
+
+
+def pieces_proba(
+    annotator: Annotator,
+    plan: FilePlan,
+    pieces: Sequence[tuple[int, int, int, int]],
+    settings: StreamSettings | None = None,
+) -> list[np.ndarray]:
+    """Class probabilities ``(stop - start, n_classes)`` of each of a few pieces of a file.
+
+    Every block of every piece is annotated as a short file of its own, extended by
+    :func:`reservoir_context` frames on both sides (within the piece's stretch
+    ``lo:hi``), so that the forward reservoir has forgotten its zero start when the block
+    begins and the backward one when it ends: the block's probabilities are the whole
+    file's. The blocks then run through the reservoirs side by side, in pieces, with the
+    ensemble members sharing a reservoir run once (see
+    :func:`canapy.models.predict_proba_many`). Memory: the features of the pieces given
+    (:func:`group_pieces` bounds them).
     """
     settings = settings or StreamSettings()
-    start, stop, lo, hi = piece
     cfg = annotator.config.features
     block = max(1, round(settings.block_s / annotator.hop_s))
     context = reservoir_context(annotator, settings)
-    out = np.empty((stop - start, len(annotator.classes)), np.float32)
-    for c0 in range(start, stop, block):
-        c1 = min(stop, c0 + block)
-        e0, e1 = max(lo, c0 - context), min(hi, c1 + context)
-        feats = span_features(plan.path, e0, e1, plan, cfg)
-        out[c0 - start : c1 - start] = annotator.frame_proba([feats])[0][c0 - e0 : c1 - e0]
+    spans = []  # (piece, first frame kept, stop, first frame run, stop run)
+    for k, (start, stop, lo, hi) in enumerate(pieces):
+        for c0 in range(start, stop, block):
+            c1 = min(stop, c0 + block)
+            spans.append((k, c0, c1, max(lo, c0 - context), min(hi, c1 + context)))
+    feats = [span_features(plan.path, e0, e1, plan, cfg) for _, _, _, e0, e1 in spans]
+    out = [
+        np.empty((stop - start, len(annotator.classes)), np.float32) for start, stop, *_ in pieces
+    ]
+    for (k, c0, c1, e0, _), proba in zip(spans, annotator.frame_proba(feats), strict=True):
+        start = pieces[k][0]
+        out[k][c0 - start : c1 - start] = proba[c0 - e0 : c1 - e0]
     return out
+
+
+def group_pieces(
+    pieces: Sequence[tuple[int, int, int, int]], max_frames: int
+) -> list[list[tuple[int, int, int, int]]]:
+    """Consecutive pieces joined into groups of at most ``max_frames`` frames (or one piece).
+
+    A gated recording has many short stretches; annotated one by one they would each run
+    the reservoir on a handful of columns. A group is one task, and its stretches run side
+    by side.
+
+    >>> group_pieces([(0, 50, 0, 50), (80, 120, 80, 120), (200, 300, 200, 300)], 100)
+    [[(0, 50, 0, 50), (80, 120, 80, 120)], [(200, 300, 200, 300)]]
+    """
+    groups: list[list[tuple[int, int, int, int]]] = []
+    frames = 0
+    for piece in pieces:
+        size = piece[1] - piece[0]
+        if groups and frames + size <= max_frames:
+            groups[-1].append(piece)
+            frames += size
+        else:
+            groups.append([piece])
+            frames = size
+    return groups
 
 
 class SegmentDecoder:
@@ -438,13 +487,11 @@ def annotate_stream(
     DataFrame
         Columns ``onset_s, offset_s, label, confidence``.
     """
+    settings = settings or StreamSettings()
     plan = plan_file(path, annotator.sample_rate, annotator.config.features, gate, settings)
-    return decode_pieces(
-        annotator,
-        plan,
-        (piece_proba(annotator, plan, p, settings) for p in plan.pieces),
-        progress,
-    )
+    groups = group_pieces(plan.pieces, max(1, round(settings.piece_s / annotator.hop_s)))
+    probas = (p for g in groups for p in pieces_proba(annotator, plan, g, settings))
+    return decode_pieces(annotator, plan, probas, progress)
 
 
 def decode_pieces(

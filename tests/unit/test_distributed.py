@@ -94,10 +94,10 @@ def test_local_cluster_annotation_and_training_match_single_process(setup, annot
 
 def _slow_piece(*args):
     """A task slow enough for a worker to be killed while it runs."""
-    from canapy.streaming import piece_proba
+    from canapy.streaming import pieces_proba
 
     time.sleep(1.5)
-    return piece_proba(*args)
+    return pieces_proba(*args)
 
 
 def _profiler_enabled() -> bool:
@@ -138,7 +138,7 @@ def test_killed_worker_tasks_are_redone(setup, annotator, tmp_path):
         from canapy import streaming
 
         def submit(fn, *args):  # stretch the piece tasks so that the kill lands mid-run
-            return base(_slow_piece if fn is streaming.piece_proba else fn, *args)
+            return base(_slow_piece if fn is streaming.pieces_proba else fn, *args)
 
         killed: list[int] = []
         killer = threading.Thread(target=_kill_a_busy_worker, args=(client, killed))

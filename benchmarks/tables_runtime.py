@@ -101,9 +101,13 @@ def long_checks_table(doc: dict) -> list[str]:
             "",
         ]
     ]
+    long_keys = [k for k in dask if k.startswith("long_") and k.endswith("s")]
+    recordings = [
+        (k, f"`annotate`, a {float(k[5:-1]) / 60:g} min recording (gated)") for k in long_keys
+    ]
     inputs = (
         ("files_30", "`annotate`, 30 Koumura files"),
-        ("long_600s", "`annotate`, a 10 min recording (gated)"),
+        *recordings,
         ("train", "`canapy train`, 40 files, warm feature cache"),
     )
     for key, what in inputs:

@@ -5,6 +5,11 @@ radius scaling and seeding). The update rule is reservoirpy's own,
 ``x[t+1] = (1 - lr) x[t] + lr tanh(W x[t] + Win u[t+1] + b)``, but it is evaluated here for
 many sequences at once: reservoirpy steps one sequence at a time in a Python loop, which is
 4-7x slower on a 2-core laptop. :func:`tests.unit.test_reservoir` checks both agree.
+
+Each sequence is also cut into warmed-up pieces that run side by side (:mod:`canapy.pieces`,
+checked against the one-pass recursion by :mod:`tests.unit.test_pieces`), and at inference
+the states of each block of steps are projected on the readouts and dropped
+(:meth:`BidirectionalReservoir.iter_project`).
 """
 
 from __future__ import annotations

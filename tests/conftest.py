@@ -28,6 +28,14 @@ def missing_shared_data(path: Path = SHARED_DATA) -> str | None:
     return f"shared data folder {path} not found (it sits beside the repo, as ../shared/data)"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``-n 2``) the worker processes already share the cores: each runs
+    Canapy's independent work (forward/backward reservoir passes, ...) in one thread instead
+    of two, unless ``CANAPY_PIPELINE_THREADS`` is set."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.setdefault("CANAPY_PIPELINE_THREADS", "1")
+
+
 SLOW_DOCTEST_MODULES = {"syllable_map.py"}
 """Modules whose doctests fit a UMAP map (numba compiles it: many seconds of CPU)."""
 

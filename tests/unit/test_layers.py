@@ -163,7 +163,10 @@ def _imports(name: str, path: Path) -> list[Import]:
     return found
 
 
-IMPORTS = [imp for name, path in SOURCES.items() for imp in _imports(name, path)]
+@pytest.fixture(scope="module")
+def imports() -> list:
+    """Every import statement of the package (parsed when a test asks, not at collection)."""
+    return [imp for name, path in SOURCES.items() for imp in _imports(name, path)]
 
 
 def _internal(module: str) -> str | None:
@@ -223,9 +226,9 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
-def test_the_parser_sees_the_package():
+def test_the_parser_sees_the_package(imports):
     assert {"canapy.workflow", "canapy.cli", "canapy.cli.common"} <= set(SOURCES)
-    edges = {(i.importer, _internal(i.module)) for i in IMPORTS}
+    edges = {(i.importer, _internal(i.module)) for i in imports}
     assert ("canapy.cli.train", "canapy.cli.common") in edges
     assert ("canapy.cli.common", "canapy.workflow") in edges  # a lazy, function-level import
 
@@ -236,9 +239,9 @@ def test_cycle_finder_finds_cycles():
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
-def test_no_import_cycle_inside_canapy():
+def test_no_import_cycle_inside_canapy(imports):
     graph: dict[str, set[str]] = {}
-    for imp in IMPORTS:
+    for imp in imports:
         target = _internal(imp.module)
         if _core(imp.importer) and target and _core(target) and target != imp.importer:
             graph.setdefault(imp.importer, set()).add(target)
@@ -246,19 +249,19 @@ def test_no_import_cycle_inside_canapy():
 
 
 @pytest.mark.parametrize("library", UI_LIBRARIES)
-def test_core_never_imports_the_ui(library):
+def test_core_never_imports_the_ui(imports, library):
     bad = [
         i.where()
-        for i in IMPORTS
+        for i in imports
         if _core(i.importer) and (i.module == library or i.module.startswith(library + "."))
     ]
     assert bad == [], f"canapy/ must not import {library}: {bad}"
 
 
-def test_core_imports_the_dashboard_only_lazily_in_its_entry_commands():
+def test_core_imports_the_dashboard_only_lazily_in_its_entry_commands(imports):
     bad = [
         i.where()
-        for i in IMPORTS
+        for i in imports
         if _core(i.importer)
         and i.module.startswith("canapy.dashboards")
         and (i.importer not in DASHBOARD_ENTRIES or i.top_level)
@@ -266,10 +269,10 @@ def test_core_imports_the_dashboard_only_lazily_in_its_entry_commands():
     assert bad == [], f"only {DASHBOARD_ENTRIES}, inside a function, import the dashboard: {bad}"
 
 
-def test_no_private_name_imported_across_modules():
+def test_no_private_name_imported_across_modules(imports):
     bad = [
         f"{i.where()}: {name} from {i.module}"
-        for i in IMPORTS
+        for i in imports
         if _internal(i.module)
         for name in i.names
         if name.startswith("_") and not name.startswith("__")
@@ -277,9 +280,9 @@ def test_no_private_name_imported_across_modules():
     assert bad == []
 
 
-def test_layers_point_one_way():
+def test_layers_point_one_way(imports):
     bad = []
-    for imp in IMPORTS:
+    for imp in imports:
         target = _internal(imp.module)
         lazy_dashboard = imp.importer in DASHBOARD_ENTRIES and not imp.top_level
         if target is None or (lazy_dashboard and target.startswith("canapy.dashboards")):
@@ -295,11 +298,11 @@ def test_every_module_has_a_layer():
     assert missing == [], f"add {missing} to LAYERS here and to docs/explanation.md"
 
 
-def test_every_canapy_import_names_a_module():
+def test_every_canapy_import_names_a_module(imports):
     """A stale import left behind by a move or a rename (e.g. ``canapy.dash_support``)."""
     bad = [
         f"{i.where()}: {i.module}"
-        for i in IMPORTS
+        for i in imports
         if (i.module == "canapy" or i.module.startswith("canapy.")) and i.module not in SOURCES
     ]
     assert bad == []

@@ -39,7 +39,14 @@ from typing import Any
 
 from canapy.exceptions import CanapyError
 
-__all__ = ["WORKER_NICE", "Job", "JobCancelledError", "JobManager", "lower_priority"]
+__all__ = [
+    "WORKER_NICE",
+    "Job",
+    "JobCancelledError",
+    "JobManager",
+    "exit_with_parent",
+    "lower_priority",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +61,38 @@ class JobCancelledError(CanapyError):
 
 
 def lower_priority(increment: int) -> None:
-    """Initializer of an annotation worker: lower this process' CPU priority.
+    """Initializer of an annotation worker: lower its CPU priority and tie it to the server.
 
     Unix niceness only ever goes up without privileges (19 at most); where it is not
-    supported the worker keeps the server's priority.
+    supported the worker keeps the server's priority. See :func:`exit_with_parent`.
     """
     if increment > 0:
         with contextlib.suppress(OSError, AttributeError):
             os.nice(increment)
+    exit_with_parent()
+
+
+def exit_with_parent() -> None:
+    """Ask the kernel to end this process when the process that started it ends (Linux).
+
+    A server stopped by a signal exits without shutting its worker pool down; a worker
+    waiting for its next task would then wait forever, since its siblings keep the task
+    queue open. ``prctl(PR_SET_PDEATHSIG, SIGTERM)`` ends it with the server, whatever
+    ended the server. Elsewhere this does nothing.
+    """
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the server ended before the request took effect
+        os._exit(0)
 
 
 def _now() -> str:

@@ -10,12 +10,11 @@ from canapy.cli import main
 
 
 @pytest.fixture
-def corpus(tmp_path, tiny_config_toml):
-    """A 4-file example corpus; ``_train`` trains on it with the tiny config (one 100-unit
-    model): these tests are about bad input, not the model."""
-    data = tmp_path / "data"
-    assert main(["example", str(data), "--n-files", "4"]) == 0
-    return data
+def corpus(tmp_path, tiny_config_toml, example_corpus):
+    """A 4-file example corpus (as ``canapy example DIR --n-files 4`` writes it); ``_train``
+    trains on it with the tiny config (one 100-unit model): these tests are about bad
+    input, not the model."""
+    return example_corpus(tmp_path / "data", n_files=4)
 
 
 def _train(data, tmp_path, *extra):

@@ -56,8 +56,8 @@ def tree_hashes(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def corpus(tmp_path):
-    return make_example_corpus(tmp_path / "data", n_files=4, n_unlabelled=1, seed=3)
+def corpus(tmp_path, example_corpus):
+    return example_corpus(tmp_path / "data", n_files=4, n_unlabelled=1, seed=3)
 
 
 @pytest.fixture

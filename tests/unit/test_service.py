@@ -63,6 +63,61 @@ def test_annotation_workers_run_at_a_lower_priority():
         jobs.shutdown()
 
 
+_WORKERS_THEN_WAIT = """
+import sys, time
+from canapy.jobs import JobManager
+jobs = JobManager(max_workers=2)
+for f in [jobs.annotate(time.sleep, 0.5) for _ in range(2)]:
+    f.result(timeout=300)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def _worker_children(pid: int) -> list[int]:
+    """Processes started by ``pid`` that are multiprocessing workers (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if ppid == pid and b"multiprocessing" in cmd and b"resource_tracker" not in cmd:
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads worker processes in /proc")
+def test_annotation_workers_end_with_a_killed_server():
+    """A server ended by a signal leaves no worker process behind (they would wait forever)."""
+    import signal
+    import subprocess
+    import sys
+
+    server = subprocess.Popen(
+        [sys.executable, "-c", _WORKERS_THEN_WAIT], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        workers = _worker_children(server.pid)
+        assert len(workers) == 2
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+    deadline = time.monotonic() + 120  # a bound for a loaded machine, not a speed check
+    while any(os.path.exists(f"/proc/{w}") for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [w for w in workers if os.path.exists(f"/proc/{w}")]
+    for w in alive:  # never leave them running, even when the test fails
+        os.kill(w, signal.SIGKILL)
+    assert alive == []
+
+
 def test_models_list_and_card(client):
     rows = client.get("/models").json()["models"]
     assert [r["ref"] for r in rows] == ["bird/lr@1", "bird/lr@2", "bird/syn@1"]

@@ -92,6 +92,7 @@ def _worker_children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow  # starts a server-like process and its two worker processes
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads worker processes in /proc")
 def test_annotation_workers_end_with_a_killed_server():
     """A server ended by a signal leaves no worker process behind (they would wait forever)."""

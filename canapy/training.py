@@ -47,25 +47,46 @@ __all__ = ["FeatureSequence", "fit_with_held_out"]
 logger = logging.getLogger(__name__)
 
 _CHUNK_FILES = 8  # files whose reservoir states are computed together (bounded memory)
+_NO_CACHE_KEEP_BYTES = 512 * 2**20  # features kept in memory by a training without a disk cache
 
 
 class FeatureSequence(Sequence):
     """Features of a list of audio files, loaded lazily from the disk cache.
 
-    Holding only the paths keeps training memory independent of the corpus size.
+    Holding only the paths keeps training memory independent of the corpus size. Without a
+    disk cache (``canapy train --no-cache``), every pass of a training over the files would
+    compute their features again; ``keep_bytes`` keeps the features computed, read-only, up
+    to that many bytes (shared with slices of this sequence), so small corpora are computed
+    once and large ones stay bounded in memory.
     """
 
-    def __init__(self, paths: Sequence[Path | str], extractor: FeatureExtractor) -> None:
+    def __init__(
+        self,
+        paths: Sequence[Path | str],
+        extractor: FeatureExtractor,
+        keep_bytes: int = 0,
+        _kept: dict[Path, np.ndarray] | None = None,
+    ) -> None:
         self.paths = [Path(p) for p in paths]
         self.extractor = extractor
+        self.keep_bytes = keep_bytes
+        self._kept: dict[Path, np.ndarray] = {} if _kept is None else _kept
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
-            return FeatureSequence(self.paths[i], self.extractor)
-        return self.extractor(self.paths[i])
+            return FeatureSequence(self.paths[i], self.extractor, self.keep_bytes, self._kept)
+        path = self.paths[i]
+        kept = self._kept.get(path)
+        if kept is not None:
+            return kept
+        x = self.extractor(path)
+        if sum(a.nbytes for a in self._kept.values()) + x.nbytes <= self.keep_bytes:
+            x.flags.writeable = False  # shared by every pass: nobody may change it
+            self._kept[path] = x
+        return x
 
 
 class _StandardisedSequence(Sequence):
@@ -237,7 +258,8 @@ def fit_with_held_out(
     classes = make_classes(corpus.subset(paths).segments["label"], cfg.postprocess.silence_label)
     if len(classes) < 2:
         raise CanapyError("no labelled segment in the training files: nothing to learn")
-    feats = FeatureSequence(paths, extractor)
+    keep = 0 if cache_dir is not None else _NO_CACHE_KEEP_BYTES
+    feats = FeatureSequence(paths, extractor, keep_bytes=keep)
     lengths: list[int] = []
     phrase_level = quiet_gap_s > 0
     loudness: list[np.ndarray] = []

@@ -38,3 +38,36 @@ def test_held_out_pass_equals_separate_trainings(tmp_path):
         assert not np.allclose(proba["syntactic"][str(path)], seen)
         mean = (proba["syntactic"][str(path)] + proba["nonsyntactic"][str(path)]) / 2
         np.testing.assert_allclose(p, mean, rtol=1e-5)
+
+
+class _CountingExtractor:
+    """Stands for a FeatureExtractor without disk cache: counts the files it computes."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames, self.calls = frames, []
+
+    def __call__(self, path):
+        self.calls.append(path)
+        return np.zeros((self.frames, 4), np.float32)
+
+
+def test_features_without_disk_cache_are_computed_once_within_the_budget(tmp_path):
+    import pytest
+
+    from canapy.training import FeatureSequence
+
+    paths = [tmp_path / f"{k}.wav" for k in range(3)]
+    one_file = 10 * 4 * 4  # bytes of a (10, 4) float32 array
+    extractor = _CountingExtractor(10)
+    feats = FeatureSequence(paths, extractor, keep_bytes=2 * one_file)
+    for _ in range(3):  # three passes, as a training makes
+        [feats[k] for k in range(3)]
+        [feats[1:][k] for k in range(2)]  # slices share what is kept
+    # The first two files fit the budget and are computed once; the third every time.
+    assert [extractor.calls.count(p) for p in paths] == [1, 1, 6]
+    with pytest.raises(ValueError, match="read-only"):
+        feats[0][0, 0] = 1.0  # kept arrays are shared: nobody may change them
+    extractor = _CountingExtractor(10)
+    feats = FeatureSequence(paths, extractor)  # with a disk cache: nothing kept
+    [feats[k] for k in range(3)] + [feats[k] for k in range(3)]
+    assert len(extractor.calls) == 6

@@ -131,18 +131,6 @@ class EsnClassifier:
                 design[:, 1 : 1 + d] = xs[i]
             yield i, design
 
-    def iter_states(
-        self, X: Sequence[np.ndarray], standardised: bool = False
-    ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """Yield ``(index, standardised features, reservoir states)`` per sequence of ``X``.
-
-        The parts of the design matrix without the copy that joins them: what
-        :meth:`proba_from_states` needs.
-        """
-        xs = [x if standardised else self._standardise(x) for x in X]
-        for i, states in self.reservoir_.iter_transform(xs):
-            yield i, xs[i], states
-
     def shares_design(self, other: EsnClassifier) -> bool:
         """Whether ``other`` computes the same design matrices (same reservoir and scaling)."""
         return (
@@ -234,33 +222,18 @@ class EsnClassifier:
         return self.begin(classes, mean, scale).partial_fit(X, y).finalize()
 
     # -- inference ------------------------------------------------------------------
-    def iter_scores(self, X: Sequence[np.ndarray]) -> Iterable[tuple[int, np.ndarray]]:
-        """Yield ``(index, raw readout scores (T_i, n_classes))`` per sequence."""
-        for i, x_std, states in self.iter_states(X):
-            yield i, self._scores(x_std, states)
-
     def proba_from_design(self, design: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(T, n_classes)`` from a design matrix of :meth:`iter_designs`."""
-        d = len(self.mean_) if self.readout.include_input else 0
-        states = design[:, 1 + d : 1 + d + self.reservoir_.output_dim]
-        return self.proba_from_states(design[:, 1 : 1 + d], states)
+        """Class probabilities ``(T, n_classes)`` from a design matrix of :meth:`iter_designs`.
 
-    def proba_from_states(self, x_std: np.ndarray, states: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(T, n_classes)`` from the parts of :meth:`iter_states`.
-
-        The readout applied part by part (states, features, bias), in the same order
-        whichever way the parts come, so that both methods give identical numbers.
+        Columns past the design's (room left for :meth:`add_design`'s targets) are ignored.
         """
-        return scores_to_proba(self._scores(x_std, states))
-
-    def _scores(self, x_std: np.ndarray, states: np.ndarray) -> np.ndarray:
         w = self.Wout_
         d = len(self.mean_) if self.readout.include_input else 0
-        scores = states @ w[1 + d :]
+        scores = design[:, 1 + d : 1 + d + self.reservoir_.output_dim] @ w[1 + d :]
         if d:
-            scores += x_std @ w[1 : 1 + d]
+            scores += design[:, 1 : 1 + d] @ w[1 : 1 + d]
         scores += w[0]
-        return scores
+        return scores_to_proba(scores)
 
     def predict_proba(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Class probabilities per frame of each sequence, shapes ``(T_i, n_classes)``."""

@@ -62,11 +62,6 @@ def _dense(a) -> np.ndarray:
 class ReservoirWeights:
     """float32 copies of one reservoir's weights (recurrent matrix kept sparse), and its update.
 
-    This is the block-wise API for streaming: :meth:`run_from` advances the reservoir over a
-    block of input frames from a given state and returns the states and the last state, to
-    be passed as ``x0`` of the next block. Running a sequence in consecutive blocks gives
-    the same states as running it at once.
-
     Parameters
     ----------
     node : reservoirpy.nodes.Reservoir
@@ -76,10 +71,8 @@ class ReservoirWeights:
     --------
     >>> w = ReservoirWeights(make_reservoir_node(ReservoirConfig(units=20), 3, seed=0))
     >>> u = np.ones((10, 3), np.float32)
-    >>> first, last = w.run_from(u[:4])
-    >>> rest, _ = w.run_from(u[4:], last)
-    >>> bool(np.allclose(np.concatenate([first, rest]), w.run_from(u)[0], atol=1e-6))
-    True
+    >>> [s.shape for s in w.run_batch([u, u[:4]])]
+    [(10, 20), (4, 20)]
     """
 
     def __init__(self, node) -> None:
@@ -95,46 +88,13 @@ class ReservoirWeights:
         """Number of reservoir units (size of a state vector)."""
         return self.W.shape[0]
 
-    def run_from(
-        self, seq: np.ndarray, x0: np.ndarray | None = None, block: int = 512
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """States of one block of input frames started from state ``x0``, and the last state.
-
-        Parameters
-        ----------
-        seq : ndarray, shape (T, input_dim)
-            Input frames (already standardised).
-        x0 : ndarray, shape (units,), optional
-            State before the first frame; zeros if ``None``.
-        block : int
-            Frames whose input drive is computed in one matrix product.
-
-        Returns
-        -------
-        states : ndarray, shape (T, units), float32
-        last : ndarray, shape (units,), float32
-            The state after the last frame, to pass as ``x0`` of the next block.
-        """
-        init = None if x0 is None else np.asarray(x0)[None, :]
-        states = self.run_batch([seq], init, block)[0]
-        if len(states):
-            return states, states[-1].copy()
-        return states, np.zeros(self.units, np.float32) if x0 is None else np.array(x0, np.float32)
-
-    def run_batch(
-        self,
-        seqs: Sequence[np.ndarray],
-        initial_states: np.ndarray | None = None,
-        block: int = 512,
-    ) -> list[np.ndarray]:
-        """States of several sequences at once, each from its own initial state.
+    def run_batch(self, seqs: Sequence[np.ndarray], block: int = 512) -> list[np.ndarray]:
+        """States of several whole sequences at once, each from a zero state.
 
         Parameters
         ----------
         seqs : list of ndarray, shapes (T_i, input_dim)
             Input sequences.
-        initial_states : ndarray, shape (len(seqs), units), optional
-            Starting states; zeros if ``None``.
         block : int
             Frames whose input drive is computed in one matrix product.
 
@@ -144,15 +104,12 @@ class ReservoirWeights:
         """
         lengths = [len(s) for s in seqs]
         states = np.empty((max(lengths), len(seqs), self.units), np.float32)
-        for t0, part in self.iter_blocks(seqs, initial_states, block):
+        for t0, part in self.iter_blocks(seqs, block):
             states[t0 : t0 + len(part)] = part
         return [states[:m, j] for j, m in enumerate(lengths)]
 
     def iter_blocks(
-        self,
-        seqs: Sequence[np.ndarray],
-        initial_states: np.ndarray | None = None,
-        block: int = 128,
+        self, seqs: Sequence[np.ndarray], block: int = 128
     ) -> Iterator[tuple[int, np.ndarray]]:
         """States of several sequences run side by side, a block of steps at a time.
 
@@ -160,9 +117,7 @@ class ReservoirWeights:
         ----------
         seqs : list of ndarray, shapes (T_i, input_dim)
             Input sequences; shorter ones are padded with zeros (their states past their
-            end are meaningless).
-        initial_states : ndarray, shape (len(seqs), units), optional
-            Starting states; zeros if ``None``.
+            end are meaningless). Each starts from a zero state.
         block : int
             Steps per block: the input drive of a block is one matrix product.
 
@@ -177,8 +132,6 @@ class ReservoirWeights:
         units, n = self.units, len(seqs)
         t_max = max(len(s) for s in seqs)
         x = np.zeros((units, n), np.float32)  # one column per sequence
-        if initial_states is not None:
-            x[:] = np.asarray(initial_states, np.float32).reshape(n, units).T
         # The input matrix is as sparse as its connectivity (10 % by default): the drive of
         # a block of steps is one sparse product, about half the time of the dense one.
         Win, W = scipy.sparse.csr_array(self.Win), self.W
@@ -290,9 +243,6 @@ class BidirectionalReservoir:
         """Size of the state vector of one frame."""
         return self.cfg.units * (2 if self.cfg.bidirectional else 1)
 
-    def _context(self) -> int | None:
-        return context_frames(self.cfg)
-
     def _fill(
         self, items: list[np.ndarray], outs: list[np.ndarray], project: np.ndarray | None
     ) -> None:
@@ -302,7 +252,7 @@ class BidirectionalReservoir:
         projection on ``k`` columns: forward part, then backward part). The forward and
         backward passes are independent and run one per core.
         """
-        context = self._context()
+        context = context_frames(self.cfg)
         half = self.cfg.units if project is None else project.shape[1]
         fwd_w = None if project is None else project[: self.cfg.units]
         fwd = partial(_run_pieces, self.forward, items, context, [o[:, :half] for o in outs], fwd_w)

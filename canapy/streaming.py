@@ -59,7 +59,6 @@ __all__ = [
     "annotate_stream",
     "decode_pieces",
     "group_pieces",
-    "piece_proba",
     "pieces_proba",
     "plan_file",
     "reservoir_context",
@@ -256,19 +255,6 @@ def reservoir_context(annotator: Annotator, settings: StreamSettings) -> int:
     """
     frames = context_frames(annotator.config.reservoir)
     return frames if frames is not None else max(1, round(settings.context_s / annotator.hop_s))
-
-
-def piece_proba(
-    annotator: Annotator,
-    plan: FilePlan,
-    piece: tuple[int, int, int, int],
-    settings: StreamSettings | None = None,
-) -> np.ndarray:
-    """Class probabilities ``(stop - start, n_classes)`` of one piece of a planned file.
-
-    See :func:`pieces_proba`, which annotates several pieces together.
-    """
-    return pieces_proba(annotator, plan, [piece], settings)[0]
 
 
 def pieces_proba(

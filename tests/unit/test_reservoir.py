@@ -41,21 +41,6 @@ def test_batching_does_not_change_results():
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
-def test_block_run_from_a_state_matches_reservoirpy_and_one_pass():
-    cfg = ReservoirConfig(units=40, bidirectional=False, seed=5)
-    res = BidirectionalReservoir(cfg, 3)
-    seq = np.random.default_rng(3).normal(size=(25, 3)).astype(np.float32)
-    whole, _ = res.forward.run_from(seq)
-    first, last = res.forward.run_from(seq[:10])
-    rest, _ = res.forward.run_from(seq[10:], last)
-    np.testing.assert_array_equal(last, first[-1])
-    np.testing.assert_allclose(np.concatenate([first, rest]), whole, atol=1e-6)
-    node = make_reservoir_node(cfg, 3, cfg.seed)
-    node.state = {"out": first[-1].astype(np.float64)}
-    expected = node.run(seq[10:])
-    np.testing.assert_allclose(rest, expected, atol=1e-4)
-
-
 def test_fallback_without_the_sparse_kernel_gives_the_same_states(monkeypatch):
     import canapy.reservoir as reservoir_mod
 

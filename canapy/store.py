@@ -158,12 +158,23 @@ class AnnotationStore:
         self._require()
         return self._files.read_head()
 
-    def _rel(self, path: str | Path) -> str:
-        return relative_to(path, self.data_dir)
+    def _rel(self, paths: Iterable[str | Path]) -> list[str]:
+        """Each path as stored (relative to the data folder), in order.
 
-    def _abs(self, stored: str) -> str:
-        p = Path(stored)
-        return str(p if p.is_absolute() else self.data_dir / p)
+        The data folder is looked up once and each distinct path converted once: a table
+        has one row per segment, and few distinct files.
+        """
+        base = self.data_dir
+        paths = list(paths)
+        stored = {p: relative_to(p, base) for p in dict.fromkeys(paths)}
+        return [stored[p] for p in paths]
+
+    def _abs(self, stored: Iterable[str]) -> list[str]:
+        """Each stored path as an absolute path string, in order (inverse of :meth:`_rel`)."""
+        base = self.data_dir
+        stored = list(stored)
+        full = {s: s if Path(s).is_absolute() else str(base / s) for s in dict.fromkeys(stored)}
+        return [full[s] for s in stored]
 
     # -- creating -------------------------------------------------------------------
     def init_from(
@@ -260,13 +271,13 @@ class AnnotationStore:
             keep_default_na=False,
             float_precision="round_trip",
         )
-        table["audio_path"] = table["audio_path"].map(self._abs)
+        table["audio_path"] = self._abs(table["audio_path"])
         return normalise_segments(table)
 
     def annotated(self, version: int | None = None) -> list[Path]:
         """Audio files annotated in a version (some may have no segment)."""
         meta = self.metadata(version)
-        return [Path(self._abs(p)) for p in meta["annotated"]]
+        return [Path(p) for p in self._abs(meta["annotated"])]
 
     # -- writing --------------------------------------------------------------------
     def _lock(self) -> contextlib.AbstractContextManager[None]:
@@ -283,9 +294,9 @@ class AnnotationStore:
     ) -> int:
         """Write version ``head + 1`` and move HEAD to it. Call with the lock held."""
         version = head + 1
-        stored = table.assign(audio_path=table["audio_path"].map(self._rel))
+        stored = table.assign(audio_path=self._rel(table["audio_path"]))
         data = stored.to_csv(index=False, lineterminator="\n").encode("utf-8")
-        files = sorted({self._rel(p) for p in annotated} | set(stored["audio_path"]))
+        files = sorted(set(self._rel(annotated)) | set(stored["audio_path"]))
         meta = {
             "id": version,
             "parent": parent,
@@ -359,10 +370,10 @@ class AnnotationStore:
             return self._write_version(table, files, author, message, base, head)
 
     def _same_as(self, version: int, table: pd.DataFrame, files: list) -> bool:
-        stored = table.assign(audio_path=table["audio_path"].map(self._rel))
+        stored = table.assign(audio_path=self._rel(table["audio_path"]))
         data = stored.to_csv(index=False, lineterminator="\n").encode("utf-8")
         meta = self.metadata(version)
-        same_files = sorted({self._rel(p) for p in files}) == meta["annotated"]
+        same_files = sorted(set(self._rel(files))) == meta["annotated"]
         return same_files and hashlib.sha256(data).hexdigest() == meta["sha256"]
 
     def _conflict(self, base: int, head: int) -> ConflictError:
@@ -401,7 +412,7 @@ class AnnotationStore:
         table = self.load(version)
         base = Corpus(
             segments=empty_segments(),
-            audio_paths=tuple(Path(self._abs(p)) for p in self.info["audio_paths"]),
+            audio_paths=tuple(Path(p) for p in self._abs(self.info["audio_paths"])),
             annot_format=self.annot_format,
         )
         return base.with_segments(table, annotated=self.annotated(version))

@@ -15,6 +15,8 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 
+from canapy.spectral import power_spectrogram
+
 from .colors import PALETTE, extend_colors, label_colors
 
 __all__ = [
@@ -83,7 +85,8 @@ def spectrogram_image(
 ) -> SpectrogramImage:
     """Spectrogram of ``y[start_s:end_s]`` with at most ``max_cols`` × ``n_rows`` cells.
 
-    A short-time Fourier transform (librosa) with a window of ``4 * n_rows`` samples;
+    A short-time Fourier transform (:func:`canapy.spectral.power_spectrogram`, as
+    librosa's ``stft``) with a Hann window of ``4 * n_rows`` samples;
     pairs of frequency bins and, for long excerpts, runs of time frames are reduced by
     their maximum, so short syllables stay visible in a multi-minute overview. The hop
     never exceeds ``max_cols * 8`` frames in total, so memory stays bounded.
@@ -117,8 +120,6 @@ def spectrogram_image(
     >>> int(np.argmax(img.db[:, 10]))  # 2 kHz sits a quarter of the way up
     32
     """
-    import librosa  # imported lazily: slow to import
-
     n_total = len(y)
     a = min(max(0, round(start_s * sample_rate)), n_total)
     b = n_total if end_s is None else min(max(a, round(end_s * sample_rate)), n_total)
@@ -127,7 +128,7 @@ def spectrogram_image(
     if len(seg) < n_fft:
         seg = np.pad(seg, (0, n_fft - len(seg)))
     hop = max(n_fft // 8, math.ceil(len(seg) / (max_cols * 8)))
-    power = np.abs(librosa.stft(seg, n_fft=n_fft, hop_length=hop, center=True)) ** 2
+    power = power_spectrogram(seg, n_fft, hop)
     power = power[: 2 * n_rows].reshape(n_rows, 2, -1).max(axis=1)
     pool = max(1, math.ceil(power.shape[1] / max_cols))
     if pool > 1:

@@ -84,7 +84,6 @@ def serve(
     this machine's loopback names); with ``token``, every page and WebSocket request must
     carry it (:func:`canapy.dashboards.access.token_auth_provider`).
     """
-    import librosa  # noqa: F401  slow imports happen now, not while the first page waits
     import panel as pn
 
     from canapy.corpus import readable_formats

@@ -86,6 +86,43 @@ def example_corpus(tmp_path_factory):
     return copy
 
 
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, example_corpus):
+    """``trained_run(dest, config_toml=None, **kwargs)``: a copy, at ``dest``, of the run
+    folder that ``canapy train --no-cache --quiet --config CONFIG`` makes from
+    ``make_example_corpus(**kwargs)`` (``config_toml`` is the config file's text;
+    ``None``: ``TINY_CONFIG``).
+
+    For tests where a run is an input, not what is tested: each distinct (config text,
+    corpus) is trained once per test session and copied for every test that asks (tests may
+    damage their copy). The run's ``training_files`` name the session's own copy of the
+    corpus, which no test touches.
+    """
+    import shutil
+
+    import tomli_w
+
+    from canapy.cli import main
+
+    made: dict[tuple, Path] = {}
+
+    def copy(dest: Path, config_toml: str | None = None, **kwargs) -> Path:
+        config_toml = tomli_w.dumps(TINY_CONFIG) if config_toml is None else config_toml
+        key = (config_toml, tuple(sorted(kwargs.items())))
+        if key not in made:
+            root = tmp_path_factory.mktemp("trained")
+            data = example_corpus(root / "data", **kwargs)
+            (root / "config.toml").write_text(config_toml)
+            argv = ["train", str(data), "-o", str(root / "run"), "--config"]
+            code = main([*argv, str(root / "config.toml"), "--no-cache", "--quiet"])
+            assert code == 0, "the shared test run failed to train"
+            made[key] = root / "run"
+        shutil.copytree(made[key], dest)
+        return Path(dest)
+
+    return copy
+
+
 @pytest.fixture
 def tiny_config_toml(tmp_path) -> Path:
     """``TINY_CONFIG`` written as a ``config.toml`` for ``canapy train --config``."""

@@ -17,6 +17,13 @@ def corpus(tmp_path, tiny_config_toml, example_corpus):
     return example_corpus(tmp_path / "data", n_files=4)
 
 
+@pytest.fixture
+def run(tmp_path, trained_run):
+    """A run trained with the tiny config on a corpus equal to ``corpus`` (trained once per
+    session, copied): for the tests where the run is an input."""
+    return trained_run(tmp_path / "run", n_files=4)
+
+
 def _train(data, tmp_path, *extra):
     config = [] if "--config" in extra else ["--config", str(tmp_path / "tiny.toml")]
     args = ["train", str(data), "--output", str(tmp_path / "run"), "--quiet", "--no-cache"]
@@ -85,15 +92,14 @@ def test_missing_folders_and_runs(tmp_path, capsys):
     assert "not a Canapy run folder" in _error_line(capsys)
 
 
-def test_tampered_model_is_refused(corpus, tmp_path, capsys):
-    assert _train(corpus, tmp_path) == 0
-    model = tmp_path / "run" / "syntactic" / "model.joblib"
+def test_tampered_model_is_refused(corpus, run, tmp_path, capsys):
+    model = run / "syntactic" / "model.joblib"
     model.write_bytes(model.read_bytes() + b"x")
     assert (
         main(
             [
                 "annotate",
-                str(tmp_path / "run"),
+                str(run),
                 str(corpus),
                 "--output",
                 str(tmp_path / "o"),
@@ -105,8 +111,7 @@ def test_tampered_model_is_refused(corpus, tmp_path, capsys):
     assert "sha256" in _error_line(capsys)
 
 
-def test_annotate_never_half_writes_existing_files(corpus, tmp_path, monkeypatch, capsys):
-    assert _train(corpus, tmp_path) == 0
+def test_annotate_never_half_writes_existing_files(corpus, run, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     out.mkdir()
     shutil.copy(corpus / "song_000.csv", out / "song_000.csv")
@@ -123,7 +128,7 @@ def test_annotate_never_half_writes_existing_files(corpus, tmp_path, monkeypatch
             [
                 "--debug",
                 "annotate",
-                str(tmp_path / "run"),
+                str(run),
                 str(corpus / "song_000.wav"),
                 "--output",
                 str(out),

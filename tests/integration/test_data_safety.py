@@ -82,10 +82,9 @@ def train(capsys, data, out, config, *extra):
 
 
 @pytest.fixture
-def run_dir(tmp_path, corpus, config, capsys):
-    out = tmp_path / "run"
-    assert train(capsys, corpus, out, config)[0] == 0
-    return out
+def run_dir(tmp_path, trained_run):
+    """A run trained with ``TINY`` on a corpus equal to ``corpus`` (trained once, copied)."""
+    return trained_run(tmp_path / "run", TINY, n_files=4, n_unlabelled=1, seed=3)
 
 
 # -- 1, 4, 8: nothing is ever written into the originals -------------------------------

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import soundfile as sf
 
 from canapy.activity import load_gate
@@ -26,19 +27,14 @@ piece_s = 6.0
 """
 
 
-def train_small_run(tmp_path: Path, n_files: int) -> Path:
-    """A run folder trained on a small example corpus with :data:`CONFIG`."""
-    data = tmp_path / "data"
-    assert main(["example", str(data), "--n-files", str(n_files)]) == 0
-    (tmp_path / "cfg.toml").write_text(CONFIG)
-    run = tmp_path / "run"
-    args = ["train", str(data), "-o", str(run), "--quiet", "--no-cache"]
-    assert main([*args, "--config", str(tmp_path / "cfg.toml")]) == 0
-    return run
+@pytest.fixture
+def run(tmp_path: Path, trained_run) -> Path:
+    """A run folder trained on a 4-file example corpus with :data:`CONFIG` (trained once per
+    session, copied): the annotation is what these tests check."""
+    return trained_run(tmp_path / "run", CONFIG, n_files=4)
 
 
-def test_annotate_streams_long_files_and_names_the_failures(tmp_path, capsys):
-    run = train_small_run(tmp_path, 4)
+def test_annotate_streams_long_files_and_names_the_failures(run, tmp_path, capsys):
     gate = load_gate(run / "gate.json")
     assert gate.threshold > 0
     audio = tmp_path / "audio"
@@ -67,12 +63,11 @@ def test_annotate_streams_long_files_and_names_the_failures(tmp_path, capsys):
     assert len(gated) >= 0.95 * len(in_song)
 
 
-def test_annotate_mirrors_sub_folders_in_process_and_on_workers(tmp_path, capsys, monkeypatch):
+def test_annotate_mirrors_sub_folders_in_process_and_on_workers(run, tmp_path, capsys, monkeypatch):
     import functools
 
     import canapy.distributed
 
-    run = train_small_run(tmp_path, 3)
     audio = tmp_path / "audio"
     rng = np.random.default_rng(5)
     for sub in ("a", "b", "b/deeper", ""):  # the same name in several folders

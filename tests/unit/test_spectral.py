@@ -1,4 +1,4 @@
-"""The numpy mel spectrogram and deltas equal librosa's on the same signal."""
+"""The numpy spectrograms, deltas and the soxr resampler equal librosa's on the same signal."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import librosa
 import numpy as np
 import pytest
 
-from canapy.spectral import delta, mel_filterbank, mel_power_spectrogram
+from canapy.audio import resample
+from canapy.spectral import delta, mel_filterbank, mel_power_spectrogram, power_spectrogram
 
 pytestmark = pytest.mark.slow  # compared with librosa, whose import costs seconds of CPU
 
@@ -67,3 +68,21 @@ def test_uncentred_frames_equal_librosa():
     ours = mel_power_spectrogram(y, 16000, 256, 32, 192, 20, 500.0, 8000.0, center=False)
     assert ours.shape == ref.shape
     np.testing.assert_allclose(np.log(ours + 1e-10), np.log(ref + 1e-10), atol=1e-4)
+
+
+@pytest.mark.parametrize(("n_fft", "hop", "n"), [(512, 64, 16000), (256, 100, 4001)])
+def test_power_spectrogram_equals_librosa_stft(n_fft, hop, n):
+    y = np.random.default_rng(3).normal(size=n).astype(np.float32)
+    ref = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop, center=True)) ** 2
+    ours = power_spectrogram(y, n_fft, hop)
+    assert ours.shape == ref.shape
+    np.testing.assert_allclose(ours, ref, rtol=1e-3, atol=1e-4 * float(ref.max()))
+
+
+@pytest.mark.parametrize(("orig", "target", "n"), [(44100, 32000, 44101), (16000, 22050, 999)])
+def test_resample_equals_librosa(orig, target, n):
+    y = np.random.default_rng(4).normal(size=n).astype(np.float32)
+    ref = librosa.resample(y, orig_sr=orig, target_sr=target, res_type="soxr_hq")
+    ours = resample(y, orig, target)
+    assert ours.dtype == np.float32 and ours.shape == ref.shape
+    np.testing.assert_array_equal(ours, ref)

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from run_metadata import collect_metadata, write_results
+from run_metadata import canapy_command, collect_metadata, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "bengalese_finch" / "bfsongrepo_gy6or6"
@@ -188,7 +188,7 @@ def serve(data: Path, tmp: Path) -> tuple[subprocess.Popen, str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     log = tmp / "server.log"
-    cmd = [sys.executable, "-m", "canapy", "dash", str(data), "--no-browser"]
+    cmd = canapy_command("dash", str(data), "--no-browser")
     cmd += ["--port", str(port), "--output", str(tmp / "runs")]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "CANAPY_CACHE_DIR": str(tmp / "cache")}
     proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)

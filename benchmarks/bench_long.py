@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -43,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
-from run_metadata import collect_metadata, write_results
+from run_metadata import canapy_command, collect_metadata, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "bengalese_finch" / "koumura_bird0"
@@ -56,7 +55,7 @@ def run_child(args: list[str]) -> dict:
     Niceness 10 whatever this script's own (``nice`` adds to it: a niced benchmark must not
     starve its children at 19 on a busy machine).
     """
-    cmd = ["nice", "-n", str(max(0, 10 - os.nice(0))), sys.executable, "-m", "canapy", *args]
+    cmd = ["nice", "-n", str(max(0, 10 - os.nice(0))), *canapy_command(*args)]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env={**os.environ, **THREAD_ENV}, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)

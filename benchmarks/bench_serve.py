@@ -46,7 +46,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_accuracy import DEFAULT_DATA, standard_split
-from run_metadata import collect_metadata, write_results
+from run_metadata import canapy_command, collect_metadata, write_results
 
 from canapy.audio import audio_info
 from canapy.config import config_from_dict
@@ -244,7 +244,7 @@ def bench_service(
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
-    cmd = [sys.executable, "-m", "canapy", "serve", "--model", str(run_dir), "--port", str(port)]
+    cmd = canapy_command("serve", "--model", str(run_dir), "--port", str(port))
     cmd += ["--workers", str(workers), "--cache-dir", str(cache)]
     if worker_nice is not None:
         cmd = [sys.executable, "-c", _LAUNCH, str(run_dir), str(port), str(workers), str(cache)]

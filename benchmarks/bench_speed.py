@@ -26,8 +26,12 @@ Usage::
 
 The "before" figures in ``docs/benchmarks.md`` come from an older checkout of the code::
 
-    git worktree add ../before 1535a18
-    PYTHONPATH=../before python benchmarks/bench_speed.py --variant before-1535a18
+    git worktree add ../before c79a8c6
+    PYTHONPATH=../before python benchmarks/bench_speed.py --variant before-c79a8c6
+
+The ``canapy`` processes run with ``python -P`` so that ``PYTHONPATH`` decides which code is
+timed, and the result's ``metadata.commit`` is that code's commit (``benchmark_commit`` is
+this script's).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import time
 from pathlib import Path
 
 import soundfile as sf
-from run_metadata import collect_metadata, write_results
+from run_metadata import canapy_command, collect_metadata, write_results
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ALL_STEPS = (
@@ -78,7 +82,7 @@ def audio_seconds(folder: Path) -> float:
 
 def run_process(args: list[str], env: dict[str, str]) -> dict:
     """Run ``canapy args`` and return wall time, CPU time, peak RSS and the exit status."""
-    cmd = [sys.executable, "-m", "canapy", *args]
+    cmd = canapy_command(*args)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)

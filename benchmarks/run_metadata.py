@@ -34,8 +34,25 @@ THREAD_VARIABLES = (
 )
 
 
-def _commit() -> str:
-    root = Path(__file__).resolve().parents[1]
+def canapy_command(*args: str) -> list[str]:
+    """``python -P -m canapy ARGS``: the ``canapy`` this benchmark imports.
+
+    ``-P`` keeps the working directory off ``sys.path``: run from a checkout, ``-m`` would
+    otherwise import that checkout's ``canapy`` before the one ``PYTHONPATH`` names (how an
+    older commit is measured), and time the wrong code.
+    """
+    return [sys.executable, "-P", "-m", "canapy", *args]
+
+
+def _code_root() -> Path:
+    """The checkout of the ``canapy`` package measured (``PYTHONPATH`` may name another)."""
+    import canapy
+
+    return Path(canapy.__file__).resolve().parents[1]
+
+
+def _commit(root: Path | None = None) -> str:
+    root = Path(__file__).resolve().parents[1] if root is None else root
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "describe", "--always", "--dirty", "--abbrev=12"],
@@ -103,7 +120,9 @@ def collect_metadata() -> dict:
     return {
         "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": shlex.join(["python", *_repo_relative(sys.argv)]),
-        "commit": _commit(),
+        "commit": _commit(_code_root()),  # the code measured
+        "benchmark_commit": _commit(),  # this script's checkout
+        "code": str(_code_root()),
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],

@@ -246,7 +246,9 @@ def serve_models_table(doc: dict) -> list[str]:
 
 TABLES = {
     "speed": Table("speed", speed_table),
-    "speed-before": Table("speed", speed_table, variant="before-1535a18"),
+    "speed-before": Table("speed", speed_table, variant="before-c79a8c6"),
+    "speed-pieces": Table("speed", speed_table, variant="pieces-f72532f"),
+    "speed-pieces-before": Table("speed", speed_table, variant="before-1535a18"),
     "threads": Table("threads", threads_table),
     "long": Table("long", long_table, needs="recordings", every=True),
     "long-before": Table(

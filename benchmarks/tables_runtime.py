@@ -29,6 +29,21 @@ def speed_table(doc: dict) -> list[str]:
     return table(header, rows)
 
 
+def profile_table(doc: dict) -> list[str]:
+    """``bench_profile.py``: seconds per part of each profiled step, and its share."""
+    steps = doc["steps"]
+    parts = list(next(iter(steps.values()))["parts_s"])
+    rows = []
+    for part in parts:
+        cells = [part]
+        for res in steps.values():
+            sec, total = res["parts_s"][part], res["parts_s"]["total (profiled)"]
+            cells.append(f"{sec:.2f} s ({100 * sec / total:.0f} %)")
+        rows.append(cells)
+    header = ["part", *(f"`{r['command'].split(' /')[0]}` ({step})" for step, r in steps.items())]
+    return table(header, rows)
+
+
 def beside(kind: str, burners: int) -> str:
     """What the benchmark itself ran beside ``canapy train`` (``quiet`` or ``busy``)."""
     return f"{burners} CPU-burning processes" if kind == "busy" else "nothing"
@@ -249,6 +264,7 @@ TABLES = {
     "speed-before": Table("speed", speed_table, variant="before-c79a8c6"),
     "speed-pieces": Table("speed", speed_table, variant="pieces-f72532f"),
     "speed-pieces-before": Table("speed", speed_table, variant="before-1535a18"),
+    "profile": Table("profile", profile_table),
     "threads": Table("threads", threads_table),
     "long": Table("long", long_table, needs="recordings", every=True),
     "long-before": Table(

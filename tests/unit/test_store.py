@@ -136,6 +136,30 @@ def test_store_in_custom_folder_moves_with_paths_relative(corpus_dir, tmp_path):
     reopened = AnnotationStore(tmp_path / "elsewhere")
     assert reopened.data_dir == corpus_dir.absolute()
     assert Path(reopened.load()["audio_path"].iloc[0]).parent == corpus_dir.absolute()
+    table = reopened.load()
+    saved = reopened.save(edits.relabel(table, _first_ids(table), "Q"), "ana", "relabel", 1)
+    # The data folder and its store move together (another disk, another machine): every
+    # path of every version follows them.
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    os.rename(corpus_dir, moved / corpus_dir.name)
+    os.rename(tmp_path / "elsewhere", moved / "elsewhere")
+    there = AnnotationStore(moved / "elsewhere")
+    assert there.data_dir == (moved / corpus_dir.name).absolute()
+    for version in (1, saved):
+        paths = {Path(p) for p in there.load(version)["audio_path"]}
+        assert {p.parent for p in paths} == {there.data_dir}
+        assert all(p.is_file() for p in paths)
+        assert {p.parent for p in there.annotated(version)} == {there.data_dir}
+    assert {p.parent for p in there.as_corpus().audio_paths} == {there.data_dir}
+
+
+def test_default_store_moves_with_its_data_folder(store, corpus_dir, tmp_path):
+    moved = tmp_path / "moved"
+    os.rename(corpus_dir, moved)
+    there = AnnotationStore.for_data_dir(moved)
+    assert there.data_dir == moved.absolute()
+    assert all(Path(p).parent == moved.absolute() for p in there.load()["audio_path"])
 
 
 def test_concurrent_edits_are_detected(corpus_dir, store):

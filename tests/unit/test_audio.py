@@ -16,6 +16,7 @@ from canapy.audio import (
     is_audio_file,
     load_audio,
     read_span,
+    resample,
 )
 from canapy.exceptions import AudioError
 from canapy.synthetic import synth_song
@@ -68,6 +69,17 @@ def test_resampling(tmp_path: Path) -> None:
     assert abs(peak * 8000 / len(y) - 1000) < 5
     _, sr_same = load_audio(path, sample_rate=RATE)
     assert sr_same == RATE
+
+
+@pytest.mark.parametrize(
+    ("orig", "target", "n", "expected"),
+    [(44100, 32000, 44102, 32002), (16000, 22050, 44100, 60776), (16000, 8000, 16000, 8000)],
+)
+def test_resampled_length_is_the_ceiling(orig, target, n, expected):
+    """``ceil(n * target / orig)`` samples, as librosa gives (soxr alone rounds: 32001 and
+    60775 for the first two), so frame counts agree with the file's duration."""
+    y = resample(np.random.default_rng(0).normal(size=n).astype(np.float32), orig, target)
+    assert y.dtype == np.float32 and len(y) == expected
 
 
 def test_npy_with_sidecar(tmp_path: Path, song: np.ndarray) -> None:

@@ -41,7 +41,7 @@ from canapy.progress import ProgressFn
 from canapy.streaming import (
     StreamSettings,
     decode_pieces,
-    group_pieces,
+    piece_groups,
     pieces_proba,
     plan_file,
 )
@@ -258,10 +258,9 @@ def annotate_many(
         try:
             plan = task.result()
             report.streamed[path] = plan.active_fraction
-            piece_frames = max(1, round(settings.piece_s / annotator.hop_s))
             tasks = [
                 submit(pieces_proba, model, plan, group, settings)
-                for group in group_pieces(plan.pieces, piece_frames)
+                for group in piece_groups(annotator, plan, settings)
             ]
             probas = (proba for t in tasks for proba in t.result())
             seen = [0.0]

@@ -97,9 +97,12 @@ class EsnClassifier:
         self.n_frames_seen_ = 0
         return self
 
+    def _input_columns(self) -> int:
+        """Columns of standardised features in the design (after the bias column)."""
+        return len(self.mean_) if self.readout.include_input else 0
+
     def _design_dim(self) -> int:
-        d_in = len(self.mean_) if self.readout.include_input else 0
-        return 1 + d_in + self.reservoir_.output_dim
+        return 1 + self._input_columns() + self.reservoir_.output_dim
 
     def _standardise(self, x: np.ndarray) -> np.ndarray:
         return (np.asarray(x, np.float32) - self.mean_) / self.scale_
@@ -123,7 +126,7 @@ class EsnClassifier:
             Extra columns at the end, left for :meth:`add_design` to put the targets in
             (pass ``len(classes_)``): it then needs no copy of the design.
         """
-        d = len(self.mean_) if self.readout.include_input else 0
+        d = self._input_columns()
         xs = [x if standardised else self._standardise(x) for x in X]
         for i, design in self.reservoir_.iter_transform(xs, before=1 + d, after=target_columns):
             design[:, 0] = 1.0
@@ -227,11 +230,20 @@ class EsnClassifier:
 
         Columns past the design's (room left for :meth:`add_design`'s targets) are ignored.
         """
-        w = self.Wout_
-        d = len(self.mean_) if self.readout.include_input else 0
-        scores = design[:, 1 + d : 1 + d + self.reservoir_.output_dim] @ w[1 + d :]
+        d = self._input_columns()
+        states = design[:, 1 + d : 1 + d + self.reservoir_.output_dim]
+        return self._proba_from_state_scores(states @ self.Wout_[1 + d :], design[:, 1 : 1 + d])
+
+    def _proba_from_state_scores(self, scores: np.ndarray, x_std: np.ndarray) -> np.ndarray:
+        """Probabilities from the states' part of the readout, ``states @ Wout_[1 + d:]``.
+
+        Adds the features' part and then the bias to ``scores`` (in place): the one order of
+        the readout's sums, whether the states' part comes from a design matrix or from
+        states projected as they are computed (:func:`_iter_shared_proba`).
+        """
+        w, d = self.Wout_, self._input_columns()
         if d:
-            scores += design[:, 1 : 1 + d] @ w[1 : 1 + d]
+            scores += x_std @ w[1 : 1 + d]
         scores += w[0]
         return scores_to_proba(scores)
 
@@ -278,18 +290,19 @@ def _iter_shared_proba(
     (:meth:`~canapy.reservoir.BidirectionalReservoir.iter_project`): the states themselves
     are never kept.
     """
-    d = len(first.mean_) if first.readout.include_input else 0
+    d = first._input_columns()
     joined = np.concatenate([leaf.Wout_[1 + d :] for leaf in leaves], axis=1)
     ends = np.cumsum([leaf.Wout_.shape[1] for leaf in leaves])
+    starts = ends - [leaf.Wout_.shape[1] for leaf in leaves]
     xs = [first._standardise(x) for x in X]
     for i, projected in first.reservoir_.iter_project(xs, joined):
-        probas = []
-        for leaf, end in zip(leaves, ends, strict=True):
-            scores = projected[:, end - leaf.Wout_.shape[1] : end]
-            if d:
-                scores = scores + xs[i] @ leaf.Wout_[1 : 1 + d]
-            probas.append(scores_to_proba(scores + leaf.Wout_[0]))
-        yield i, probas
+        yield (
+            i,
+            [
+                leaf._proba_from_state_scores(projected[:, a:b].copy(), xs[i])
+                for leaf, a, b in zip(leaves, starts, ends, strict=True)
+            ],
+        )
 
 
 def predict_proba_many(

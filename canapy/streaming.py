@@ -59,6 +59,7 @@ __all__ = [
     "annotate_stream",
     "decode_pieces",
     "group_pieces",
+    "piece_groups",
     "pieces_proba",
     "plan_file",
     "reservoir_context",
@@ -293,6 +294,13 @@ def pieces_proba(
     return out
 
 
+def piece_groups(
+    annotator: Annotator, plan: FilePlan, settings: StreamSettings
+) -> list[list[tuple[int, int, int, int]]]:
+    """The tasks of a planned file: its pieces grouped up to ``settings.piece_s`` seconds."""
+    return group_pieces(plan.pieces, max(1, round(settings.piece_s / annotator.hop_s)))
+
+
 def group_pieces(
     pieces: Sequence[tuple[int, int, int, int]], max_frames: int
 ) -> list[list[tuple[int, int, int, int]]]:
@@ -475,7 +483,7 @@ def annotate_stream(
     """
     settings = settings or StreamSettings()
     plan = plan_file(path, annotator.sample_rate, annotator.config.features, gate, settings)
-    groups = group_pieces(plan.pieces, max(1, round(settings.piece_s / annotator.hop_s)))
+    groups = piece_groups(annotator, plan, settings)
     probas = (p for g in groups for p in pieces_proba(annotator, plan, g, settings))
     return decode_pieces(annotator, plan, probas, progress)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def _copy_of(made: dict, key: tuple, make: Callable[[], Path], dest: Path) -> Path:
+    """Copy to ``dest`` the folder ``make()`` returns, calling ``make`` once per ``key``."""
+    import shutil
+
+    if key not in made:
+        made[key] = make()
+    shutil.copytree(made[key], dest)
+    return Path(dest)
+
+
 @pytest.fixture(scope="session")
 def example_corpus(tmp_path_factory):
     """``example_corpus(dest, **kwargs)``: a copy of ``make_example_corpus(**kwargs)`` at ``dest``.
@@ -81,18 +92,15 @@ def example_corpus(tmp_path_factory):
     Each distinct corpus is synthesised once per test session and copied for every test
     that asks (tests may damage their copy): synthesis is ~50 ms, a copy ~2 ms.
     """
-    import shutil
-
     from canapy.synthetic import make_example_corpus
 
     made: dict[tuple, Path] = {}
 
     def copy(dest: Path, **kwargs) -> Path:
-        key = tuple(sorted(kwargs.items()))
-        if key not in made:
-            made[key] = make_example_corpus(tmp_path_factory.mktemp("example") / "data", **kwargs)
-        shutil.copytree(made[key], dest)
-        return Path(dest)
+        def make() -> Path:
+            return make_example_corpus(tmp_path_factory.mktemp("example") / "data", **kwargs)
+
+        return _copy_of(made, tuple(sorted(kwargs.items())), make, dest)
 
     return copy
 
@@ -109,8 +117,6 @@ def trained_run(tmp_path_factory, example_corpus):
     damage their copy). The run's ``training_files`` name the session's own copy of the
     corpus, which no test touches.
     """
-    import shutil
-
     import tomli_w
 
     from canapy.cli import main
@@ -119,17 +125,17 @@ def trained_run(tmp_path_factory, example_corpus):
 
     def copy(dest: Path, config_toml: str | None = None, **kwargs) -> Path:
         config_toml = tomli_w.dumps(TINY_CONFIG) if config_toml is None else config_toml
-        key = (config_toml, tuple(sorted(kwargs.items())))
-        if key not in made:
+
+        def make() -> Path:
             root = tmp_path_factory.mktemp("trained")
             data = example_corpus(root / "data", **kwargs)
             (root / "config.toml").write_text(config_toml)
             argv = ["train", str(data), "-o", str(root / "run"), "--config"]
             code = main([*argv, str(root / "config.toml"), "--no-cache", "--quiet"])
             assert code == 0, "the shared test run failed to train"
-            made[key] = root / "run"
-        shutil.copytree(made[key], dest)
-        return Path(dest)
+            return root / "run"
+
+        return _copy_of(made, (config_toml, tuple(sorted(kwargs.items()))), make, dest)
 
     return copy
 

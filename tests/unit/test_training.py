@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from canapy.config import config_from_dict
 from canapy.corpus import load_corpus
@@ -52,8 +53,6 @@ class _CountingExtractor:
 
 
 def test_features_without_disk_cache_are_computed_once_within_the_budget(tmp_path):
-    import pytest
-
     from canapy.training import FeatureSequence
 
     paths = [tmp_path / f"{k}.wav" for k in range(3)]

@@ -27,54 +27,66 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench_speed import DEFAULT_DATA, audio_seconds, link_files
 from run_metadata import canapy_command, collect_metadata, write_results
 
+
+@dataclass(frozen=True)
+class Part:
+    """A share of the profile: ``column`` (``tottime`` or ``cumtime``) summed over the
+    functions called ``function`` in a file ending with ``file`` (for built-ins: whose
+    description contains ``function``), less the part ``minus`` nested inside them."""
+
+    label: str
+    column: str
+    function: str
+    file: str | None = None
+    minus: Part | None = None
+
+    def seconds(self, stats: pstats.Stats) -> float:
+        """This part's seconds in ``stats`` (the nested part excluded)."""
+        index = 2 if self.column == "tottime" else 3
+        total = 0.0
+        for (filename, _line, name), row in stats.stats.items():  # type: ignore[attr-defined]
+            named = (self.function in name) if filename == "~" else (name == self.function)
+            in_file = self.file is None or filename.replace(os.sep, "/").endswith(self.file)
+            if named and in_file:
+                total += row[index]
+        return total - (self.minus.seconds(stats) if self.minus else 0.0)
+
+
+_KERNEL = Part("reservoir: sparse kernel (csr_matvecs)", "tottime", "csr_matvecs")
+_FFT = Part("FFT", "tottime", "pocketfft")
 PARTS = (
-    ("reservoir: sparse kernel (csr_matvecs)", "tottime", "csr_matvecs", None),
-    (
+    _KERNEL,
+    Part(
         "reservoir: rest of the loop (input drive, tanh, leak, copies)",
         "cumtime",
         "_run_pieces",
         "canapy/reservoir.py",
+        minus=_KERNEL,
     ),
-    ("XᵀX (syrk)", "tottime", "_gram", "canapy/models.py"),
-    ("FFT", "tottime", "pocketfft", None),
-    ("features: mel, deltas, noise floor", "cumtime", "compute_features", "canapy/features.py"),
-    ("imports", "cumtime", "_find_and_load", None),
+    Part("XᵀX (syrk)", "tottime", "_gram", "canapy/models.py"),
+    _FFT,
+    Part(
+        "features: mel, deltas, noise floor",
+        "cumtime",
+        "compute_features",
+        "canapy/features.py",
+        minus=_FFT,
+    ),
+    Part("imports", "cumtime", "_find_and_load"),
 )
-"""(part, statistic, function name contains, file name contains). The reservoir loop's part
-excludes the sparse kernel inside it, and the features' part the FFTs inside it."""
-
-_NESTED = {
-    "reservoir: rest of the loop (input drive, tanh, leak, copies)": (
-        "reservoir: sparse kernel (csr_matvecs)"
-    ),
-    "features: mel, deltas, noise floor": "FFT",
-}
-
-
-def _sum(stats: pstats.Stats, column: str, name: str, file: str | None) -> float:
-    """Sum of ``tottime`` or ``cumtime`` over the functions called ``name`` (in a file ending
-    with ``file``), or, for built-ins, whose description contains ``name``."""
-    index = 2 if column == "tottime" else 3
-    total = 0.0
-    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
-        named = (name in function) if filename == "~" else (function == name)
-        in_file = file is None or filename.replace(os.sep, "/").endswith(file)
-        if named and in_file:
-            total += row[index]
-    return total
+"""The parts the profile is split into, in the table's order."""
 
 
 def breakdown(profile: Path) -> dict[str, float]:
     """Seconds per part of :data:`PARTS`, ``other`` and ``total`` for a cProfile file."""
     stats = pstats.Stats(str(profile))
-    parts = {label: _sum(stats, col, name, file) for label, col, name, file in PARTS}
-    for outer, inner in _NESTED.items():
-        parts[outer] -= parts[inner]
+    parts = {part.label: part.seconds(stats) for part in PARTS}
     total = stats.total_tt  # type: ignore[attr-defined]
     parts["other (readouts, decoding, I/O, Python)"] = total - sum(parts.values())
     parts["total (profiled)"] = total

@@ -117,12 +117,13 @@ def score_row(summary: dict) -> dict:
 
 def collect_metadata() -> dict:
     """Command line, commit, machine, load, threads and library versions (JSON-ready)."""
+    code = _code_root()
     return {
         "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": shlex.join(["python", *_repo_relative(sys.argv)]),
-        "commit": _commit(_code_root()),  # the code measured
+        "commit": _commit(code),  # the code measured
         "benchmark_commit": _commit(),  # this script's checkout
-        "code": str(_code_root()),
+        "code": str(code),
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
